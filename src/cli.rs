@@ -1,0 +1,104 @@
+//! The command line: parses arguments, runs one command, prints errors, sets the exit code.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+
+/// Scaffolds production-grade Rust microservices (tonic gRPC + axum HTTP) from a service
+/// spec and .proto files.
+#[derive(Debug, Parser)]
+#[command(name = "svcgen", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a new service project.
+    New(NewArgs),
+}
+
+/// `svcgen new`.
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    /// The service name: the crate, binary and directory name (e.g. `order-service`).
+    pub name: String,
+    /// A .proto file whose services to serve (repeatable). Without one, the spec's
+    /// protos, or else the embedded greeter example.
+    #[arg(long = "proto", value_name = "FILE")]
+    pub protos: Vec<PathBuf>,
+    /// A directory imports are resolved against (repeatable). Default: each proto's
+    /// directory.
+    #[arg(long = "include", short = 'I', value_name = "DIR")]
+    pub includes: Vec<PathBuf>,
+    /// A service spec (svcgen.toml) to start from.
+    #[arg(long, value_name = "FILE")]
+    pub spec: Option<PathBuf>,
+    /// The project directory to create. Default: `./<NAME>`.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print what would be written, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write into a non-empty directory, replacing the files svcgen generates.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// The entry point of the `svcgen` binary.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    let result = match cli.command {
+        Command::New(args) => commands::new::run(
+            &commands::new::NewOptions {
+                name: args.name,
+                protos: args.protos,
+                includes: args.includes,
+                spec: args.spec,
+                out: args.out,
+                dry_run: args.dry_run,
+                force: args.force,
+            },
+            &mut stdout,
+        ),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprint!("{}", render_error(&error, std::io::stderr().is_terminal()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Renders an error for the terminal: `error: ...`, the offending line of a file with
+/// its `file:line:col` where there is one, and a `help:` line.
+#[must_use]
+pub fn render_error(error: &anyhow::Error, colour: bool) -> String {
+    let Some(diagnostic) = error.downcast_ref::<crate::error::Error>() else {
+        return format!("error: {error:#}\n");
+    };
+    let theme = if colour {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let mut rendered = String::new();
+    // Wide enough that miette never wraps the message line, which is replaced below.
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(10_000);
+    if handler.render_report(&mut rendered, diagnostic).is_err() {
+        return format!("error: {diagnostic}\n");
+    }
+    // miette starts with `  × <message>`; lead with `error: <message>` instead.
+    let details = rendered.split_once('\n').map_or("", |(_, rest)| rest);
+    format!("error: {diagnostic}\n{}", details.trim_start_matches('\n'))
+}

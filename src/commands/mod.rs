@@ -1,0 +1,3 @@
+//! One module per command; each is `validate → plan → (print | write)`.
+
+pub mod new;

@@ -1,0 +1,193 @@
+//! `svcgen new`: creates a service from a spec and protos, or from the embedded greeter.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::error::Error;
+use crate::format::{self, Formatted};
+use crate::model::{Flavor, Project};
+use crate::plan::{Action, Plan};
+use crate::proto::{self, ProtoInput};
+use crate::render::{self, GeneratedFile};
+use crate::spec::Spec;
+use crate::{ident, write};
+
+/// The proto `svcgen new` uses when given none: `greeter.v1.Greeter`.
+pub const DEFAULT_PROTO_NAME: &str = "greeter/v1/greeter.proto";
+/// Its text.
+pub const DEFAULT_PROTO: &str =
+    include_str!("../../examples/greeter/proto/greeter/v1/greeter.proto");
+
+/// The options of `svcgen new`.
+#[derive(Debug, Clone, Default)]
+pub struct NewOptions {
+    /// The service (crate) name.
+    pub name: String,
+    /// Root protos; none means the spec's, or the embedded greeter.
+    pub protos: Vec<PathBuf>,
+    /// Include directories, before the spec's.
+    pub includes: Vec<PathBuf>,
+    /// A spec to start from.
+    pub spec: Option<PathBuf>,
+    /// The project directory; default `./<name>`.
+    pub out: Option<PathBuf>,
+    /// Print the plan, write nothing.
+    pub dry_run: bool,
+    /// Write into a non-empty directory, replacing files svcgen generates.
+    pub force: bool,
+}
+
+/// Everything `new` would write, decided without touching the disk.
+#[derive(Debug)]
+pub struct Generated {
+    /// The model the files were rendered from.
+    pub project: Project,
+    /// The files, formatted.
+    pub files: Vec<GeneratedFile>,
+    /// Whether rustfmt ran.
+    pub formatted: Formatted,
+}
+
+/// Validates the options, compiles the protos and renders the project in memory.
+///
+/// # Errors
+/// Invalid name, spec or protos.
+pub fn generate(options: &NewOptions) -> anyhow::Result<Generated> {
+    if let Some(reason) = ident::crate_name_problem(&options.name) {
+        return Err(Error::InvalidName {
+            name: options.name.clone(),
+            reason,
+        }
+        .into());
+    }
+    let (mut spec, base) = match &options.spec {
+        Some(path) => {
+            let spec = Spec::load(path)?;
+            let base = path.parent().unwrap_or(Path::new("")).to_owned();
+            (spec, base)
+        }
+        None => (Spec::new(&options.name), PathBuf::new()),
+    };
+    match &spec.service.name {
+        Some(name) if *name != options.name => {
+            return Err(Error::NameMismatch {
+                spec: name.clone(),
+                cli: options.name.clone(),
+            }
+            .into());
+        }
+        _ => spec.service.name = Some(options.name.clone()),
+    }
+
+    let mut input = ProtoInput {
+        includes: options.includes.clone(),
+        ..ProtoInput::default()
+    };
+    if !options.protos.is_empty() {
+        input.files.clone_from(&options.protos);
+    } else if !spec.proto.files.is_empty() {
+        input.files = spec.proto.files.iter().map(PathBuf::from).collect();
+    }
+    if options.spec.is_some() {
+        input.includes.extend(spec.include_dirs(&base));
+    }
+    if input.files.is_empty() {
+        input.files.push(PathBuf::from(DEFAULT_PROTO_NAME));
+        input.memory = BTreeMap::from([(DEFAULT_PROTO_NAME.to_owned(), DEFAULT_PROTO.to_owned())]);
+    } else if input.includes.is_empty() {
+        // Without include directories, each proto's own directory is one.
+        for file in &input.files {
+            let dir = file.parent().unwrap_or(Path::new("")).to_owned();
+            if !input.includes.contains(&dir) {
+                input.includes.push(dir);
+            }
+        }
+    }
+    let compiled = proto::compile(&input)?;
+    // The embedded greeter, however it was given, comes with working handlers.
+    let flavor = match compiled.sources.as_slice() {
+        [only] if only.name == DEFAULT_PROTO_NAME && only.contents == DEFAULT_PROTO => {
+            Flavor::Greeter
+        }
+        _ => Flavor::Stubs,
+    };
+
+    // The project's own spec: its protos now live under `proto/`.
+    spec.proto.files.clone_from(&compiled.roots);
+    spec.proto.includes = vec!["proto".to_owned()];
+    let project = Project::build(spec, &compiled, flavor)?;
+    let mut files = render::render(&project)?;
+    let formatted = format::rustfmt(&mut files)?;
+    Ok(Generated {
+        project,
+        files,
+        formatted,
+    })
+}
+
+/// Runs `svcgen new`, printing what it does to `out`.
+///
+/// # Errors
+/// Invalid input, a non-empty target without `--force`, or a failed write (which leaves
+/// nothing behind).
+pub fn run(options: &NewOptions, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let generated = generate(options)?;
+    let root = options
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&options.name));
+    if !options.force && !is_empty_or_missing(&root)? {
+        return Err(Error::TargetNotEmpty { path: root }.into());
+    }
+    let plan = Plan::new(&root, &generated.files)
+        .with_context(|| format!("cannot read {}", root.display()))?;
+    if generated.formatted == Formatted::RustfmtMissing {
+        writeln!(
+            out,
+            "warning: rustfmt not found; the generated Rust code is not formatted \
+             (install it with `rustup component add rustfmt`)"
+        )?;
+    }
+    for entry in &plan.entries {
+        writeln!(
+            out,
+            "{:>10}  {}",
+            entry.action,
+            root.join(&entry.path).display()
+        )?;
+    }
+    if options.dry_run {
+        writeln!(out, "dry run: nothing was written")?;
+        return Ok(());
+    }
+    write::apply(&root, &plan.writes(&generated.files))?;
+    let services: Vec<_> = generated
+        .project
+        .services
+        .iter()
+        .map(|service| service.full_name.as_str())
+        .collect();
+    writeln!(
+        out,
+        "\nCreated `{}` in {} ({} files) serving {}.\nNext: cd {} && cargo run",
+        options.name,
+        root.display(),
+        plan.count(Action::Create) + plan.count(Action::Overwrite),
+        services.join(", "),
+        root.display(),
+    )?;
+    Ok(())
+}
+
+fn is_empty_or_missing(dir: &Path) -> anyhow::Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => Ok(false),
+        Err(error) => {
+            Err(anyhow::Error::new(error).context(format!("cannot read {}", dir.display())))
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! The errors svcgen reports to its user. Each says what is wrong and, where it helps,
+//! what to do about it (`help`); errors in a file carry its source and a span so they
+//! print `file:line:col` and the offending line.
+
+use std::path::PathBuf;
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+
+/// Everything that can go wrong before svcgen writes a file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    /// The service name cannot be a crate name.
+    #[error("invalid service name `{name}`: {reason}")]
+    #[diagnostic(help(
+        "a service name becomes the crate, binary and directory name: try something like `order-service`"
+    ))]
+    InvalidName {
+        /// The rejected name.
+        name: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// The target directory has files in it.
+    #[error("destination `{}` already exists and is not empty", path.display())]
+    #[diagnostic(help(
+        "choose another name or `--out` directory, or pass `--force` to write into it"
+    ))]
+    TargetNotEmpty {
+        /// The directory.
+        path: PathBuf,
+    },
+
+    /// A spec file that cannot be read.
+    #[error("cannot read the spec `{}`: {source}", path.display())]
+    SpecUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// A spec file that is not valid TOML or does not match the spec's schema.
+    #[error("invalid spec: {message}")]
+    #[diagnostic(help("every key of svcgen.toml is documented in svcgen's README"))]
+    Spec {
+        /// What is wrong.
+        message: String,
+        /// The file's text.
+        #[source_code]
+        source_code: NamedSource<String>,
+        /// Where.
+        #[label("here")]
+        span: Option<SourceSpan>,
+    },
+
+    /// A spec that parses but makes no sense.
+    #[error("invalid spec `{}`: {message}", path.display())]
+    #[diagnostic(help("{help}"))]
+    SpecValue {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
+    /// The name given on the command line and the spec's disagree.
+    #[error("the spec names the service `{spec}` but the command line says `{cli}`")]
+    #[diagnostic(help("drop `service.name` from the spec or use the same name"))]
+    NameMismatch {
+        /// From the spec.
+        spec: String,
+        /// From the command line.
+        cli: String,
+    },
+
+    /// A proto that does not compile: syntax, import or type errors.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Proto(#[from] protox::Error),
+
+    /// Protos that compile but declare nothing to serve.
+    #[error("no service is defined in {files}")]
+    #[diagnostic(help(
+        "add a `service` block with at least one `rpc`, or pass the .proto that declares one with `--proto`"
+    ))]
+    NoService {
+        /// The root files, comma-separated.
+        files: String,
+    },
+
+    /// Protos that compile into code the generated project could not build.
+    #[error("{message}")]
+    #[diagnostic(help("{help}"))]
+    Unsupported {
+        /// What cannot be generated.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+}
+
+impl Error {
+    /// A spec error at a byte range of `text`.
+    #[must_use]
+    pub fn spec(
+        path: &std::path::Path,
+        text: &str,
+        message: impl Into<String>,
+        span: Option<std::ops::Range<usize>>,
+    ) -> Self {
+        Self::Spec {
+            message: message.into(),
+            source_code: NamedSource::new(path.display().to_string(), text.to_owned()),
+            span: span.map(Into::into),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! svcgen: generates Rust microservices (tonic gRPC + axum HTTP) from a service spec and
+//! .proto files, and keeps them up to date without touching the code their users wrote.
+//!
+//! The pipeline, one module per step: [`spec`] + [`proto`] → [`model`] → [`render`]
+//! (+ [`format`]) → [`plan`] → [`write`]. [`cli`] and [`commands`] drive it.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod format;
+pub mod ident;
+pub mod model;
+pub mod plan;
+pub mod proto;
+pub mod render;
+pub mod spec;
+pub mod write;

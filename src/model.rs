@@ -1,0 +1,486 @@
+//! The plain-data model of a project: the only thing templates see. Built once from the
+//! spec and the compiled protos; every name in it is already a valid Rust name.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use prost_types::{DescriptorProto, FileDescriptorProto};
+
+use crate::error::Error;
+use crate::ident;
+use crate::proto::{Compiled, ProtoSource};
+use crate::spec::Spec;
+
+/// Which handler bodies to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Every handler is a stub answering `UNIMPLEMENTED`.
+    Stubs,
+    /// The embedded greeter: its four handlers are implemented, so a new service works.
+    Greeter,
+}
+
+/// A generated project.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The crate name (`order-service`).
+    pub name: String,
+    /// The crate as an identifier (`order_service`).
+    pub crate_ident: String,
+    /// The spec as written into the project.
+    pub spec: Spec,
+    /// Default gRPC port.
+    pub grpc_port: u16,
+    /// Default HTTP port.
+    pub http_port: u16,
+    /// The project's proto files, written under `proto/`.
+    pub protos: Vec<ProtoSource>,
+    /// The import names of the root protos, compiled by `build.rs`.
+    pub proto_roots: Vec<String>,
+    /// The module tree of the generated proto code, flattened for templates.
+    pub proto_modules: Vec<ModuleLine>,
+    /// Every service of the root protos, in proto order.
+    pub services: Vec<Service>,
+    /// Which handler bodies to write.
+    pub flavor: Flavor,
+}
+
+/// One line of the nested `pub mod` tree that includes prost's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModuleLine {
+    /// `pub mod <name> {`
+    Open(String),
+    /// `tonic::include_proto!("<package>");`
+    Include(String),
+    /// `}`
+    Close,
+}
+
+/// A gRPC service.
+#[derive(Debug, Clone)]
+pub struct Service {
+    /// As declared: `Greeter`.
+    pub proto_name: String,
+    /// Fully qualified: `greeter.v1.Greeter`.
+    pub full_name: String,
+    /// The module of its handlers and glue (`greeter`), keyword-escaped.
+    pub module: String,
+    /// That module's directory name (`greeter`).
+    pub dir: String,
+    /// tonic's trait and client base name (`Greeter`).
+    pub trait_name: String,
+    /// Path of the package module from the crate root (`proto::greeter::v1`).
+    pub package_path: String,
+    /// tonic's server module (`greeter_server`).
+    pub server_module: String,
+    /// tonic's client module (`greeter_client`).
+    pub client_module: String,
+    /// The proto file that declares it.
+    pub file: String,
+    /// Its doc comment lines.
+    pub docs: Vec<String>,
+    /// Its RPCs, in proto order.
+    pub methods: Vec<Method>,
+}
+
+/// An RPC.
+#[derive(Debug, Clone)]
+pub struct Method {
+    /// As declared: `SayHello`.
+    pub proto_name: String,
+    /// tonic's method name (`say_hello`, `r#type`).
+    pub ident: String,
+    /// Its handler's file stem (`say_hello`, `type`).
+    pub file: String,
+    /// The gRPC path: `/greeter.v1.Greeter/SayHello`.
+    pub route: String,
+    /// The request message.
+    pub request: RustType,
+    /// The response message.
+    pub response: RustType,
+    /// `stream` request.
+    pub client_streaming: bool,
+    /// `stream` response.
+    pub server_streaming: bool,
+    /// tonic's associated stream type (`SayHelloStreamStream`).
+    pub stream_type: String,
+    /// Its doc comment lines.
+    pub docs: Vec<String>,
+    /// `use` paths for the handler file's message types.
+    pub handler_imports: Vec<String>,
+    /// The request type as the handler file spells it.
+    pub handler_request: String,
+    /// The response type as the handler file spells it.
+    pub handler_response: String,
+}
+
+/// A Rust type generated for (or mapped from) a proto message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RustType {
+    /// The path inside the generated crate (`crate::proto::a::v1::Thing`, `()`,
+    /// `::prost_types::Timestamp`).
+    pub path: String,
+    /// The path from outside the crate, for its tests (`demo::proto::a::v1::Thing`).
+    pub extern_path: String,
+    /// The last segment (`Thing`).
+    pub name: String,
+    /// What a `use` needs to name it, when it is not in the prelude.
+    pub import: Option<String>,
+}
+
+/// Short names the handler files already import; message types with these names are
+/// spelled out in full.
+const HANDLER_NAMES: &[&str] = &[
+    "Request",
+    "Response",
+    "Status",
+    "Streaming",
+    "AppState",
+    "BoxStream",
+    "Arc",
+    "Result",
+    "Option",
+    "String",
+    "Vec",
+    "Box",
+];
+
+impl Project {
+    /// Builds the model.
+    ///
+    /// # Errors
+    /// No service in the root protos, or names that would collide in the generated code.
+    pub fn build(spec: Spec, compiled: &Compiled, flavor: Flavor) -> Result<Self, Error> {
+        let name = spec.service.name.clone().unwrap_or_default();
+        let crate_ident = ident::crate_ident(&name);
+        let types = TypeIndex::new(&compiled.descriptors.file, &crate_ident);
+        let mut services = Vec::new();
+        for file in &compiled.descriptors.file {
+            if !compiled.roots.iter().any(|root| root == file.name()) {
+                continue;
+            }
+            for (index, service) in file.service.iter().enumerate() {
+                services.push(build_service(file, index, service, &types)?);
+            }
+        }
+        if services.is_empty() {
+            return Err(Error::NoService {
+                files: compiled.roots.join(", "),
+            });
+        }
+        check_unique_modules(&services)?;
+        Ok(Self {
+            crate_ident,
+            grpc_port: spec.service.grpc_port,
+            http_port: spec.service.http_port,
+            protos: compiled.sources.clone(),
+            proto_roots: compiled.roots.clone(),
+            proto_modules: module_lines(&compiled.descriptors.file),
+            services,
+            flavor,
+            name,
+            spec,
+        })
+    }
+
+    /// Whether any RPC streams responses (then `BoxStream` is used).
+    #[must_use]
+    pub fn any_server_streaming(&self) -> bool {
+        self.services
+            .iter()
+            .flat_map(|service| &service.methods)
+            .any(|method| method.server_streaming)
+    }
+}
+
+fn build_service(
+    file: &FileDescriptorProto,
+    index: usize,
+    service: &prost_types::ServiceDescriptorProto,
+    types: &TypeIndex,
+) -> Result<Service, Error> {
+    let proto_name = service.name().to_owned();
+    let package = file.package();
+    let full_name = qualify(package, &proto_name);
+    let trait_name = ident::to_upper_camel(&proto_name);
+    let module = ident::to_snake(&proto_name);
+    let service_path = [6, i32::try_from(index).unwrap_or(i32::MAX)];
+    let mut methods = Vec::new();
+    for (method_index, method) in service.method.iter().enumerate() {
+        let method_ident = ident::to_snake(method.name());
+        let file_stem = ident::module_file(&method_ident).to_owned();
+        if file_stem == "mod" {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "rpc `{full_name}.{}` would need a handler file `mod.rs`",
+                    method.name()
+                ),
+                help: "rename the rpc".to_owned(),
+            });
+        }
+        let request = types.resolve(method.input_type());
+        let response = types.resolve(method.output_type());
+        let (handler_imports, handler_request, handler_response) =
+            handler_spelling(&request, &response);
+        let path = [
+            service_path[0],
+            service_path[1],
+            2,
+            i32::try_from(method_index).unwrap_or(i32::MAX),
+        ];
+        methods.push(Method {
+            proto_name: method.name().to_owned(),
+            ident: method_ident,
+            file: file_stem,
+            route: format!("/{full_name}/{}", method.name()),
+            request,
+            response,
+            client_streaming: method.client_streaming(),
+            server_streaming: method.server_streaming(),
+            stream_type: format!("{}Stream", method.name()),
+            docs: comments(file, &path),
+            handler_imports,
+            handler_request,
+            handler_response,
+        });
+    }
+    Ok(Service {
+        full_name,
+        dir: ident::module_file(&module).to_owned(),
+        module,
+        package_path: std::iter::once("proto".to_owned())
+            .chain(ident::package_modules(package))
+            .collect::<Vec<_>>()
+            .join("::"),
+        server_module: format!("{}_server", ident::naive_snake_case(&trait_name)),
+        client_module: format!("{}_client", ident::naive_snake_case(&trait_name)),
+        trait_name,
+        file: file.name().to_owned(),
+        docs: comments(file, &service_path),
+        methods,
+        proto_name,
+    })
+}
+
+/// How a handler file names its request and response types: imported by their short
+/// name where that is unambiguous, spelled out in full otherwise.
+fn handler_spelling(request: &RustType, response: &RustType) -> (Vec<String>, String, String) {
+    let clash = request.name == response.name && request.path != response.path;
+    let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut spell = |ty: &RustType| match &ty.import {
+        Some(import) if !clash && !HANDLER_NAMES.contains(&ty.name.as_str()) => {
+            let module = import.rsplit_once("::").map_or("", |(module, _)| module);
+            imports
+                .entry(module.to_owned())
+                .or_default()
+                .insert(ty.name.clone());
+            ty.name.clone()
+        }
+        _ => ty.path.clone(),
+    };
+    let request_spelling = spell(request);
+    let response_spelling = spell(response);
+    let imports = imports
+        .into_iter()
+        .map(|(module, names)| {
+            let names: Vec<_> = names.into_iter().collect();
+            if names.len() == 1 {
+                format!("{module}::{}", names[0])
+            } else {
+                format!("{module}::{{{}}}", names.join(", "))
+            }
+        })
+        .collect();
+    (imports, request_spelling, response_spelling)
+}
+
+fn check_unique_modules(services: &[Service]) -> Result<(), Error> {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for service in services {
+        if let Some(other) = seen.insert(&service.module, &service.full_name) {
+            return Err(Error::Unsupported {
+                message: format!(
+                    "services `{other}` and `{}` would share the handler module `{}`",
+                    service.full_name, service.module
+                ),
+                help:
+                    "give the services distinct names, or split them into separate svcgen projects"
+                        .to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn qualify(package: &str, name: &str) -> String {
+    if package.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{package}.{name}")
+    }
+}
+
+/// The leading comment at a source location, as doc lines.
+fn comments(file: &FileDescriptorProto, path: &[i32]) -> Vec<String> {
+    file.source_code_info
+        .as_ref()
+        .and_then(|info| info.location.iter().find(|location| location.path == path))
+        .and_then(|location| location.leading_comments.as_deref())
+        .map(|text| {
+            text.trim_end()
+                .lines()
+                .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Maps fully qualified message names (`.a.v1.Outer.Inner`) to Rust paths.
+struct TypeIndex {
+    messages: BTreeMap<String, (String, Vec<String>, String)>,
+    crate_ident: String,
+}
+
+impl TypeIndex {
+    fn new(files: &[FileDescriptorProto], crate_ident: &str) -> Self {
+        let mut messages = BTreeMap::new();
+        for file in files {
+            let package = file.package().to_owned();
+            let prefix = if package.is_empty() {
+                String::new()
+            } else {
+                format!(".{package}")
+            };
+            for message in &file.message_type {
+                index_message(&mut messages, &package, &prefix, &[], message);
+            }
+        }
+        Self {
+            messages,
+            crate_ident: crate_ident.to_owned(),
+        }
+    }
+
+    fn resolve(&self, full_name: &str) -> RustType {
+        if let Some(primitive) = well_known_primitive(full_name) {
+            return RustType {
+                path: primitive.to_owned(),
+                extern_path: primitive.to_owned(),
+                name: primitive.to_owned(),
+                import: None,
+            };
+        }
+        if let Some(rest) = full_name.strip_prefix(".google.protobuf.") {
+            let segments: Vec<&str> = rest.split('.').collect();
+            let (last, parents) = segments.split_last().unwrap_or((&rest, &[]));
+            let mut path = vec!["prost_types".to_owned()];
+            path.extend(parents.iter().map(|parent| ident::to_snake(parent)));
+            path.push(ident::to_upper_camel(last));
+            let joined = path.join("::");
+            return RustType {
+                path: format!("::{joined}"),
+                extern_path: format!("::{joined}"),
+                name: ident::to_upper_camel(last),
+                import: Some(joined),
+            };
+        }
+        let (package, parents, name) = self.messages.get(full_name).cloned().unwrap_or_else(|| {
+            // protox has checked every reference, so this is unreachable for a compiled set.
+            (
+                String::new(),
+                Vec::new(),
+                full_name.trim_start_matches('.').to_owned(),
+            )
+        });
+        let mut path = vec!["proto".to_owned()];
+        path.extend(ident::package_modules(&package));
+        path.extend(parents.iter().map(|parent| ident::to_snake(parent)));
+        let rust_name = ident::to_upper_camel(&name);
+        path.push(rust_name.clone());
+        let joined = path.join("::");
+        RustType {
+            path: format!("crate::{joined}"),
+            extern_path: format!("{}::{joined}", self.crate_ident),
+            name: rust_name,
+            import: Some(format!("crate::{joined}")),
+        }
+    }
+}
+
+fn index_message(
+    messages: &mut BTreeMap<String, (String, Vec<String>, String)>,
+    package: &str,
+    prefix: &str,
+    parents: &[String],
+    message: &DescriptorProto,
+) {
+    let full_name = format!("{prefix}.{}", message.name());
+    messages.insert(
+        full_name.clone(),
+        (
+            package.to_owned(),
+            parents.to_vec(),
+            message.name().to_owned(),
+        ),
+    );
+    let mut nested_parents = parents.to_vec();
+    nested_parents.push(message.name().to_owned());
+    for nested in &message.nested_type {
+        index_message(messages, package, &full_name, &nested_parents, nested);
+    }
+}
+
+/// prost's built-in mapping of some well-known types to Rust primitives.
+fn well_known_primitive(full_name: &str) -> Option<&'static str> {
+    Some(match full_name {
+        ".google.protobuf.Empty" => "()",
+        ".google.protobuf.BoolValue" => "bool",
+        ".google.protobuf.BytesValue" => "Vec<u8>",
+        ".google.protobuf.DoubleValue" => "f64",
+        ".google.protobuf.FloatValue" => "f32",
+        ".google.protobuf.Int32Value" => "i32",
+        ".google.protobuf.Int64Value" => "i64",
+        ".google.protobuf.StringValue" => "String",
+        ".google.protobuf.UInt32Value" => "u32",
+        ".google.protobuf.UInt64Value" => "u64",
+        _ => return None,
+    })
+}
+
+/// The nested `pub mod` tree for every package prost generates code for, except
+/// `google.protobuf` (which is `prost_types`).
+fn module_lines(files: &[FileDescriptorProto]) -> Vec<ModuleLine> {
+    #[derive(Default)]
+    struct Node {
+        include: Option<String>,
+        children: BTreeMap<String, Node>,
+    }
+    fn flatten(node: &Node, lines: &mut Vec<ModuleLine>) {
+        if let Some(package) = &node.include {
+            lines.push(ModuleLine::Include(package.clone()));
+        }
+        for (name, child) in &node.children {
+            lines.push(ModuleLine::Open(name.clone()));
+            flatten(child, lines);
+            lines.push(ModuleLine::Close);
+        }
+    }
+    let mut root = Node::default();
+    let packages: BTreeSet<&str> = files.iter().map(FileDescriptorProto::package).collect();
+    for package in packages {
+        if package == "google.protobuf" {
+            continue;
+        }
+        let mut node = &mut root;
+        for module in ident::package_modules(package) {
+            node = node.children.entry(module).or_default();
+        }
+        node.include = Some(if package.is_empty() {
+            "_".to_owned()
+        } else {
+            package.to_owned()
+        });
+    }
+    let mut lines = Vec::new();
+    flatten(&root, &mut lines);
+    lines
+}

@@ -1,0 +1,216 @@
+//! The service spec, `svcgen.toml`: what to generate. It is read from `--spec` by
+//! `svcgen new` and written into the generated project, where later commands read it.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::ident;
+
+/// The file name of the spec in a generated project.
+pub const FILE_NAME: &str = "svcgen.toml";
+
+/// The whole spec. Unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// `[service]`: the service itself.
+    pub service: ServiceSpec,
+    /// `[proto]`: the protos it serves.
+    #[serde(default)]
+    pub proto: ProtoSpec,
+}
+
+/// `[service]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    /// The crate, binary and directory name. Optional in a spec given to `svcgen new`,
+    /// which takes it from the command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Default gRPC port (`server.grpc_addr` in `config/default.toml`).
+    #[serde(default = "default_grpc_port")]
+    pub grpc_port: u16,
+    /// Default HTTP port (`server.http_addr`).
+    #[serde(default = "default_http_port")]
+    pub http_port: u16,
+}
+
+/// `[proto]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtoSpec {
+    /// The .proto files whose services this service serves, by the names imports use:
+    /// paths relative to an include directory (`greeter/v1/greeter.proto`).
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// Directories imports are resolved against, relative to the spec's directory.
+    #[serde(default = "default_includes")]
+    pub includes: Vec<String>,
+}
+
+impl Default for ProtoSpec {
+    fn default() -> Self {
+        Self {
+            files: Vec::new(),
+            includes: default_includes(),
+        }
+    }
+}
+
+const fn default_grpc_port() -> u16 {
+    50051
+}
+
+const fn default_http_port() -> u16 {
+    8080
+}
+
+fn default_includes() -> Vec<String> {
+    vec!["proto".to_owned()]
+}
+
+impl Spec {
+    /// A spec for a new service with default settings.
+    #[must_use]
+    pub fn new(name: &str) -> Self {
+        Self {
+            service: ServiceSpec {
+                name: Some(name.to_owned()),
+                grpc_port: default_grpc_port(),
+                http_port: default_http_port(),
+            },
+            proto: ProtoSpec::default(),
+        }
+    }
+
+    /// Reads and checks the spec at `path`.
+    ///
+    /// # Errors
+    /// The file cannot be read, is not valid TOML, has unknown keys or invalid values.
+    pub fn load(path: &Path) -> Result<Self, Error> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::SpecUnreadable {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses and checks spec `text`, reporting errors against `path`.
+    ///
+    /// # Errors
+    /// Invalid TOML, unknown keys or invalid values.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
+        let spec: Self = toml::from_str(text)
+            .map_err(|error| Error::spec(path, text, error.message(), error.span()))?;
+        spec.validate(path)?;
+        Ok(spec)
+    }
+
+    fn validate(&self, path: &Path) -> Result<(), Error> {
+        if let Some(name) = &self.service.name
+            && let Some(reason) = ident::crate_name_problem(name)
+        {
+            return Err(Error::InvalidName {
+                name: name.clone(),
+                reason,
+            });
+        }
+        let invalid = |message: &str, help: &str| Error::SpecValue {
+            path: path.to_owned(),
+            message: message.to_owned(),
+            help: help.to_owned(),
+        };
+        if self.service.grpc_port == 0 || self.service.http_port == 0 {
+            return Err(invalid(
+                "ports must not be 0",
+                "pick fixed default ports; tests override them with 127.0.0.1:0",
+            ));
+        }
+        if self.service.grpc_port == self.service.http_port {
+            return Err(invalid(
+                "`grpc_port` and `http_port` are the same",
+                "gRPC and HTTP are served on separate ports",
+            ));
+        }
+        if self.proto.includes.is_empty() {
+            return Err(invalid(
+                "`proto.includes` is empty",
+                "list at least the directory the protos live in, e.g. `includes = [\"proto\"]`",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The service name, which a spec read from a project must have.
+    ///
+    /// # Errors
+    /// The spec has no `service.name`.
+    pub fn name(&self, path: &Path) -> Result<&str, Error> {
+        self.service
+            .name
+            .as_deref()
+            .ok_or_else(|| Error::SpecValue {
+                path: path.to_owned(),
+                message: "`service.name` is missing".to_owned(),
+                help: "add `name = \"<crate name>\"` under `[service]`".to_owned(),
+            })
+    }
+
+    /// The include directories resolved against `base`.
+    #[must_use]
+    pub fn include_dirs(&self, base: &Path) -> Vec<PathBuf> {
+        self.proto
+            .includes
+            .iter()
+            .map(|dir| base.join(dir))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_in_missing_keys() {
+        let spec = Spec::parse(Path::new("svcgen.toml"), "[service]\nname = \"demo\"\n").unwrap();
+        assert_eq!(spec, Spec::new("demo"));
+    }
+
+    #[test]
+    fn round_trips_through_toml() {
+        let mut spec = Spec::new("demo");
+        spec.proto.files = vec!["greeter/v1/greeter.proto".to_owned()];
+        let text = toml::to_string(&spec).unwrap();
+        assert_eq!(Spec::parse(Path::new("svcgen.toml"), &text).unwrap(), spec);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_a_span() {
+        let text = "[service]\nname = \"demo\"\ngrcp_port = 1\n";
+        let Err(Error::Spec { message, span, .. }) = Spec::parse(Path::new("s.toml"), text) else {
+            panic!("expected a spec error");
+        };
+        assert!(message.contains("unknown field `grcp_port`"), "{message}");
+        let span = span.expect("a span");
+        assert_eq!(
+            &text[span.offset()..span.offset() + span.len()],
+            "grcp_port"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for text in [
+            "[service]\ngrpc_port = 8080\nhttp_port = 8080\n",
+            "[service]\ngrpc_port = 0\n",
+            "[service]\n[proto]\nincludes = []\n",
+            "[service]\nname = \"Bad Name\"\n",
+        ] {
+            assert!(Spec::parse(Path::new("s.toml"), text).is_err(), "{text}");
+        }
+    }
+}

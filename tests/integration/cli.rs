@@ -1,0 +1,188 @@
+//! Bad input: a clear error, a non-zero exit code and nothing written.
+
+use std::path::Path;
+
+use crate::support::{run, svcgen, text, tree};
+
+/// Runs `svcgen args` in `dir`, expects failure and an unchanged `dir`, returns stderr.
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let before = tree(dir);
+    let output = run(svcgen(dir).args(args));
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{args:?} should fail: {stderr}"
+    );
+    assert_eq!(tree(dir), before, "{args:?} must write nothing");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+fn scratch_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, contents) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn a_proto_syntax_error_shows_file_line_column_and_the_line() {
+    let dir = scratch_with(&[(
+        "api/bad.proto",
+        "syntax = \"proto3\";\npackage bad;\nservice Bad {\n  rpc Get(Req) returns (Req)\n}\nmessage Req {}\n",
+    )]);
+    let stderr = fails(dir.path(), &["new", "demo", "--proto", "api/bad.proto"]);
+    assert!(stderr.contains("bad.proto:5:1"), "{stderr}");
+    assert!(
+        stderr.contains("rpc Get(Req) returns (Req)"),
+        "the offending line: {stderr}"
+    );
+    assert!(!dir.path().join("demo").exists());
+}
+
+#[test]
+fn a_missing_import_names_the_importing_line() {
+    let dir = scratch_with(&[(
+        "api/a.proto",
+        "syntax = \"proto3\";\npackage a;\nimport \"nowhere/b.proto\";\nservice A { rpc Get(B) returns (B); }\n",
+    )]);
+    let stderr = fails(dir.path(), &["new", "demo", "--proto", "api/a.proto"]);
+    assert!(
+        stderr.contains("import 'nowhere/b.proto' not found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("a.proto:3:"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_type_is_reported_where_it_is_used() {
+    let dir = scratch_with(&[(
+        "api/a.proto",
+        "syntax = \"proto3\";\npackage a;\nservice A {\n  rpc Get(Missing) returns (Missing);\n}\n",
+    )]);
+    let stderr = fails(dir.path(), &["new", "demo", "--proto", "api/a.proto"]);
+    assert!(stderr.contains("Missing"), "{stderr}");
+    assert!(stderr.contains("a.proto:4:"), "{stderr}");
+}
+
+#[test]
+fn a_proto_without_a_service_is_rejected_with_a_hint() {
+    let dir = scratch_with(&[(
+        "api/types.proto",
+        "syntax = \"proto3\";\npackage types;\nmessage Thing {}\n",
+    )]);
+    let stderr = fails(dir.path(), &["new", "demo", "--proto", "api/types.proto"]);
+    assert!(
+        stderr.contains("no service is defined in types.proto"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("help:"), "{stderr}");
+}
+
+#[test]
+fn an_invalid_crate_name_is_rejected_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["My Service", "Demo", "9lives", "type"] {
+        let stderr = fails(dir.path(), &["new", name]);
+        assert!(
+            stderr.contains(&format!("invalid service name `{name}`")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("help:"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_existing_non_empty_directory_is_left_alone_without_force() {
+    let dir = scratch_with(&[("demo/notes.txt", "mine")]);
+    let stderr = fails(dir.path(), &["new", "demo"]);
+    assert!(
+        stderr.contains("destination `demo` already exists and is not empty"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force"), "{stderr}");
+}
+
+#[test]
+fn force_writes_into_a_non_empty_directory_and_keeps_other_files() {
+    let dir = scratch_with(&[("demo/notes.txt", "mine")]);
+    let output = run(svcgen(dir.path()).args(["new", "demo", "--force"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("demo/notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(
+        dir.path()
+            .join("demo/src/handlers/greeter/say_hello.rs")
+            .is_file()
+    );
+}
+
+#[test]
+fn an_unknown_spec_key_shows_file_line_column() {
+    let dir = scratch_with(&[("svcgen.toml", "[service]\nname = \"demo\"\ngrcp_port = 1\n")]);
+    let stderr = fails(dir.path(), &["new", "demo", "--spec", "svcgen.toml"]);
+    assert!(stderr.contains("unknown field `grcp_port`"), "{stderr}");
+    assert!(stderr.contains("svcgen.toml:3:1"), "{stderr}");
+    assert!(stderr.contains("help:"), "{stderr}");
+}
+
+#[test]
+fn a_spec_naming_another_service_is_rejected() {
+    let dir = scratch_with(&[("svcgen.toml", "[service]\nname = \"other\"\n")]);
+    let stderr = fails(dir.path(), &["new", "demo", "--spec", "svcgen.toml"]);
+    assert!(
+        stderr.contains("`other`") && stderr.contains("`demo`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_proto_file_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = fails(dir.path(), &["new", "demo", "--proto", "nope/none.proto"]);
+    assert!(stderr.contains("none.proto"), "{stderr}");
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(svcgen(dir.path()).args(["new", "demo", "--dry-run"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("create  demo/src/svcgen/grpc.rs"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nothing was written"), "{stdout}");
+    assert!(tree(dir.path()).is_empty());
+}
+
+#[test]
+fn new_writes_the_rendered_files_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(svcgen(dir.path()).args(["new", "demo", "--out", "services/demo"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let expected = svcgen::commands::new::generate(&svcgen::commands::new::NewOptions {
+        name: "demo".to_owned(),
+        ..Default::default()
+    })
+    .unwrap();
+    let written = tree(&dir.path().join("services/demo"));
+    let expected: std::collections::BTreeMap<_, _> = expected
+        .files
+        .iter()
+        .map(|file| {
+            (
+                std::path::PathBuf::from(&file.path),
+                file.contents.clone().into_bytes(),
+            )
+        })
+        .collect();
+    assert_eq!(written, expected);
+}

@@ -1,0 +1,194 @@
+//! End to end: generate the examples, then build, lint and test them with cargo as a
+//! user would, run the greeter and call it over the network.
+//!
+//! All generated projects share one `CARGO_TARGET_DIR` (under cargo's `target/tmp`) so
+//! their dependencies compile once.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::support::{examples, run, svcgen, text};
+
+/// The target directory every generated project builds into.
+fn shared_target() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generated-projects")
+}
+
+/// `cargo <args>` in `project`, isolated from the cargo running these tests.
+fn cargo(project: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key.starts_with("CARGO_") && key != "CARGO_HOME" || key.starts_with("RUSTC_") {
+            command.env_remove(key.as_ref());
+        }
+    }
+    command
+        .current_dir(project)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .env("CARGO_TERM_COLOR", "never")
+        .args(args);
+    command
+}
+
+fn succeeds(command: &mut Command) {
+    let output = run(command);
+    assert!(
+        output.status.success(),
+        "{command:?} failed:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+/// Generates a project with `svcgen new` into a fresh directory.
+fn generate(name: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    succeeds(svcgen(dir.path()).args(["new", name]).args(args));
+    let project = dir.path().join(name);
+    (dir, project)
+}
+
+/// What CI runs in a generated project: formatting, lints and its own tests.
+fn build_lint_and_test(project: &Path) {
+    succeeds(&mut cargo(project, &["fmt", "--check"]));
+    succeeds(&mut cargo(
+        project,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    ));
+    succeeds(&mut cargo(project, &["test"]));
+}
+
+#[test]
+fn every_example_builds_lints_and_passes_its_own_tests() {
+    for (example, spec) in examples() {
+        if example == "greeter" {
+            continue; // the default greeter is covered below, and run for real
+        }
+        let spec = spec.to_string_lossy().into_owned();
+        let (_dir, project) = generate(&example, &["--spec", &spec]);
+        build_lint_and_test(&project);
+    }
+}
+
+/// A running service, killed if the test fails before it stops it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for the JSON log line that carries the bound addresses.
+fn bound_addrs(lines: &mpsc::Receiver<String>) -> (String, String) {
+    loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the service logs its addresses");
+        if line.contains("serving gRPC and HTTP") {
+            let field = |name: &str| {
+                let start = line.find(&format!("\"{name}\":\"")).expect(name) + name.len() + 4;
+                line[start..].split('"').next().unwrap().to_owned()
+            };
+            return (field("grpc_addr"), field("http_addr"));
+        }
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect to the HTTP server");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn the_default_greeter_builds_passes_its_tests_and_serves_all_four_rpcs() {
+    let (_dir, project) = generate("demo", &[]);
+    build_lint_and_test(&project);
+    succeeds(&mut cargo(&project, &["build", "--bins", "--examples"]));
+    let binary = shared_target().join("debug/demo");
+    let client = shared_target().join("debug/examples/greet");
+
+    // Invalid configuration: one line naming the key, a non-zero exit code.
+    let output = run(Command::new(&binary)
+        .current_dir(&project)
+        .env("APP__SERVER__GRPC_PORT", "1"));
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("grpc_port"), "{stderr}");
+
+    let mut child = Command::new(&binary)
+        .current_dir(&project)
+        .env("APP__SERVER__GRPC_ADDR", "127.0.0.1:0")
+        .env("APP__SERVER__HTTP_ADDR", "127.0.0.1:0")
+        .env("APP__LOG__FORMAT", "json")
+        .env("APP__LOG__LEVEL", "info")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the service starts");
+    let stdout = child.stdout.take().unwrap();
+    let running = Running(child);
+    let (sender, lines) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let (grpc_addr, http_addr) = bound_addrs(&lines);
+
+    let output = run(Command::new(&client).args([format!("http://{grpc_addr}"), "Ada".to_owned()]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout).lines().collect::<Vec<_>>(),
+        [
+            "SayHello: Hello, Ada!",
+            "SayHelloStream: Hello, Ada! (1 of 3)",
+            "SayHelloStream: Hello, Ada! (2 of 3)",
+            "SayHelloStream: Hello, Ada! (3 of 3)",
+            "CollectHellos: Hello, Ada, Grace!",
+            "Chat: Hello, Ada!",
+            "Chat: Hello, Grace!",
+        ]
+    );
+
+    let response = http_get(&http_addr, "/healthz");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+
+    // SIGTERM: a graceful stop with exit code 0.
+    let mut running = running;
+    succeeds(Command::new("kill").args(["-TERM", &running.0.id().to_string()]));
+    let status = running.0.wait().expect("the service stops");
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    reader.join().unwrap();
+    let logs: Vec<String> = lines.try_iter().collect();
+    let access = logs
+        .iter()
+        .find(|line| line.contains("/greeter.v1.Greeter/SayHello\""))
+        .unwrap_or_else(|| panic!("an access line for SayHello in {logs:#?}"));
+    assert!(
+        access.contains("\"status\":\"Ok\"") && access.contains("latency_ms"),
+        "{access}"
+    );
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("GET") && line.contains("/healthz") && line.contains("200")),
+        "an access line for /healthz in {logs:#?}"
+    );
+}

@@ -1,0 +1,6 @@
+//! svcgen's integration tests, in one binary so it links once.
+
+mod cli;
+mod e2e;
+mod snapshots;
+mod support;

@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every example: its name and spec.
+pub fn examples() -> Vec<(String, PathBuf)> {
+    let mut examples: Vec<_> = std::fs::read_dir(repo().join("examples"))
+        .expect("examples/")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|dir| dir.join("svcgen.toml").is_file())
+        .map(|dir| {
+            let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+            (name, dir.join("svcgen.toml"))
+        })
+        .collect();
+    examples.sort();
+    assert!(
+        examples.len() >= 2,
+        "expected at least two examples, found {examples:?}"
+    );
+    examples
+}
+
+/// The svcgen binary, run in `dir`.
+pub fn svcgen(dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_svcgen"));
+    command.current_dir(dir);
+    command
+}
+
+/// Runs `command` and returns its output.
+pub fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
+}
+
+/// Every file under `dir` with its bytes: what "nothing changed" is checked against.
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .map(|entry| entry.expect("a walkable tree"))
+        .filter(|entry| entry.file_type().is_file())
+        .map(|entry| {
+            let relative = entry.path().strip_prefix(dir).unwrap().to_owned();
+            (relative, std::fs::read(entry.path()).unwrap())
+        })
+        .collect()
+}
+
+/// Text of a process's stdout and stderr.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
