@@ -77,9 +77,14 @@ pub enum Error {
     },
 
     /// A proto that does not compile: syntax, import or type errors.
-    #[error(transparent)]
-    #[diagnostic(transparent)]
-    Proto(#[from] protox::Error),
+    #[error("{error}{}", path.as_ref().map(|path| format!(" (in {})", path.display())).unwrap_or_default())]
+    #[diagnostic(forward(error))]
+    Proto {
+        /// protox's error, with the file's source and the span.
+        error: protox::Error,
+        /// The file on disk, when it is one (protox names files by import name).
+        path: Option<PathBuf>,
+    },
 
     /// Protos that compile but declare nothing to serve.
     #[error("no service is defined in {files}")]

@@ -66,6 +66,18 @@ pub fn naive_snake_case(name: &str) -> String {
     snake
 }
 
+/// Joins identifier parts with single underscores, as a plain snake-case identifier
+/// (`type` + `self_` → `type_self`): for names the generated code invents.
+#[must_use]
+pub fn join_snake(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .flat_map(|part| part.split('_'))
+        .filter(|piece| !piece.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+}
+
 /// The module path prost gives a proto package: `foo.v1` → `["foo", "v1"]`.
 #[must_use]
 pub fn package_modules(package: &str) -> Vec<String> {
@@ -167,6 +179,15 @@ mod tests {
         assert_eq!(module_file("r#type"), "type");
         assert_eq!(module_file("say_hello"), "say_hello");
         assert_eq!(module_file("self_"), "self_");
+    }
+
+    #[test]
+    fn joined_names_have_single_underscores() {
+        assert_eq!(join_snake(&["async", "self_"]), "async_self");
+        assert_eq!(
+            join_snake(&["get__url", "self_", "answers"]),
+            "get_url_self_answers"
+        );
     }
 
     #[test]

@@ -91,6 +91,8 @@ pub struct Method {
     pub ident: String,
     /// Its handler's file stem (`say_hello`, `type`).
     pub file: String,
+    /// A name for things about this RPC in the crate's tests (`greeter_say_hello`).
+    pub test_name: String,
     /// The gRPC path: `/greeter.v1.Greeter/SayHello`.
     pub route: String,
     /// The request message.
@@ -230,8 +232,9 @@ fn build_service(
         methods.push(Method {
             proto_name: method.name().to_owned(),
             ident: method_ident,
-            file: file_stem,
+            test_name: ident::join_snake(&[ident::module_file(&module), &file_stem]),
             route: format!("/{full_name}/{}", method.name()),
+            file: file_stem,
             request,
             response,
             client_streaming: method.client_streaming(),

@@ -70,7 +70,9 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
 
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(true);
-    compiler.open_files(&input.files)?;
+    compiler
+        .open_files(&input.files)
+        .map_err(|error| located(error, &input.includes))?;
 
     let roots = compiler
         .files()
@@ -110,12 +112,21 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
     })
 }
 
+/// Adds the path on disk of the file a protox error is about, if it is on disk.
+fn located(error: protox::Error, includes: &[PathBuf]) -> Error {
+    let path = error.file().and_then(|name| {
+        includes
+            .iter()
+            .map(|include| include.join(name))
+            .find(|path| path.is_file())
+    });
+    Error::Proto { error, path }
+}
+
 fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|error| {
-        Error::Proto(protox::Error::new(format!(
-            "cannot read {}: {error}",
-            path.display()
-        )))
+    std::fs::read_to_string(path).map_err(|error| Error::Proto {
+        error: protox::Error::new(format!("cannot read {}: {error}", path.display())),
+        path: Some(path.to_owned()),
     })
 }
 
@@ -164,7 +175,7 @@ mod tests {
 
     #[test]
     fn syntax_errors_name_the_file() {
-        let Err(Error::Proto(error)) = compile(&memory(&[(
+        let Err(Error::Proto { error, .. }) = compile(&memory(&[(
             "bad.proto",
             "syntax = \"proto3\";\nmessage A {\n  string name = 1\n}\n",
         )])) else {

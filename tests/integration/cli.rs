@@ -38,6 +38,14 @@ fn a_proto_syntax_error_shows_file_line_column_and_the_line() {
     let stderr = fails(dir.path(), &["new", "demo", "--proto", "api/bad.proto"]);
     assert!(stderr.contains("bad.proto:5:1"), "{stderr}");
     assert!(
+        stderr
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("(in api/bad.proto)"),
+        "{stderr}"
+    );
+    assert!(
         stderr.contains("rpc Get(Req) returns (Req)"),
         "the offending line: {stderr}"
     );

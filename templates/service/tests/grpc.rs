@@ -24,7 +24,7 @@ async fn start() -> (Server, Channel) {
 }
 {% for service in p.services %}{% for method in service.methods %}
 #[tokio::test]
-async fn {{ service.dir }}_{{ method.file }}_answers_unimplemented() {
+async fn {{ method.test_name }}_answers_unimplemented() {
     let (server, channel) = start().await;
     let mut client = {{ p.crate_ident }}::{{ service.package_path }}::{{ service.client_module }}::{{ service.trait_name }}Client::new(channel);
 {%- if method.client_streaming %}
