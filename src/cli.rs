@@ -23,6 +23,63 @@ pub struct Cli {
 pub enum Command {
     /// Create a new service project.
     New(NewArgs),
+    /// Add an rpc to a service: insert it into the proto, regenerate the managed files and
+    /// create its handler stub.
+    AddRpc(AddRpcArgs),
+    /// Re-render the managed files from svcgen.toml and the protos after you edited them.
+    Generate(GenerateArgs),
+    /// Exit 0 when the project is exactly what `generate` would produce, else list the
+    /// differences and exit 1 (for CI).
+    Check(ProjectArg),
+}
+
+/// `--project DIR`.
+#[derive(Debug, clap::Args)]
+pub struct ProjectArg {
+    /// The project directory (default: the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+}
+
+/// `svcgen add-rpc`.
+#[derive(Debug, clap::Args)]
+pub struct AddRpcArgs {
+    /// `Service.Rpc` (or `package.Service.Rpc`), e.g. `Greeter.SayGoodbye`.
+    #[arg(value_name = "SERVICE.RPC")]
+    pub target: String,
+    /// The request message [default: <Rpc>Request, created when missing].
+    #[arg(long, value_name = "TYPE")]
+    pub request: Option<String>,
+    /// The response message [default: <Rpc>Response, created when missing].
+    #[arg(long, value_name = "TYPE")]
+    pub response: Option<String>,
+    /// The client sends a stream of requests.
+    #[arg(long)]
+    pub client_streaming: bool,
+    /// The server sends a stream of responses.
+    #[arg(long)]
+    pub server_streaming: bool,
+    /// An HTTP binding, e.g. "GET /v1/things/{id}" (a `google.api.http` option).
+    #[arg(long, value_name = "\"METHOD /path\"")]
+    pub http: Option<String>,
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// Print the plan and the diffs, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `svcgen generate`.
+#[derive(Debug, clap::Args)]
+pub struct GenerateArgs {
+    #[command(flatten)]
+    pub project: ProjectArg,
+    /// Print the plan and the diffs, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Overwrite managed files edited by hand, keeping your version as `<file>.orig`.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `svcgen new`.
@@ -57,6 +114,9 @@ pub struct NewArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut stdout = std::io::stdout().lock();
+    let output = commands::Output {
+        colour: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
     let result = match cli.command {
         Command::New(args) => commands::new::run(
             &commands::new::NewOptions {
@@ -68,12 +128,43 @@ pub fn main() -> ExitCode {
                 dry_run: args.dry_run,
                 force: args.force,
             },
+            output,
+            &mut stdout,
+        ),
+        Command::AddRpc(args) => commands::add_rpc::run(
+            &commands::add_rpc::AddRpcOptions {
+                target: args.target,
+                request: args.request,
+                response: args.response,
+                client_streaming: args.client_streaming,
+                server_streaming: args.server_streaming,
+                http: args.http,
+                project: args.project.project,
+                dry_run: args.dry_run,
+            },
+            output,
+            &mut stdout,
+        ),
+        Command::Generate(args) => commands::generate::run(
+            &commands::generate::GenerateOptions {
+                project: args.project.project,
+                dry_run: args.dry_run,
+                force: args.force,
+            },
+            output,
+            &mut stdout,
+        ),
+        Command::Check(args) => commands::check::run(
+            &commands::check::CheckOptions {
+                project: args.project,
+            },
             &mut stdout,
         ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            let _ = std::io::Write::flush(&mut stdout);
             eprint!("{}", render_error(&error, std::io::stderr().is_terminal()));
             ExitCode::FAILURE
         }

@@ -96,6 +96,56 @@ pub enum Error {
         files: String,
     },
 
+    /// A command that needs a project was run outside one.
+    #[error("`{}` is not a svcgen project: it has no svcgen.toml", dir.display())]
+    #[diagnostic(help(
+        "run the command inside a project created by `svcgen new`, or pass `--project DIR`"
+    ))]
+    NotAProject {
+        /// The directory.
+        dir: PathBuf,
+    },
+
+    /// Managed files the user edited stand in the way.
+    #[error("{} managed file(s) were edited by hand: {}; nothing was written", paths.len(), paths.join(", "))]
+    #[diagnostic(help(
+        "move your changes into a user file (handlers, src/app.rs), or pass `--force` to overwrite (your version is kept as <file>.orig)"
+    ))]
+    Conflicts {
+        /// The files.
+        paths: Vec<String>,
+    },
+
+    /// `check` found files that differ from what `generate` would write.
+    #[error("{count} file(s) differ from what `svcgen generate` would produce")]
+    #[diagnostic(help(
+        "run `svcgen generate` (conflicting files need your edits moved out, or `--force`)"
+    ))]
+    Drift {
+        /// How many.
+        count: usize,
+    },
+
+    /// `add-rpc` named a service the protos do not declare.
+    #[error("unknown service `{name}`; the services are: {known}")]
+    #[diagnostic(help("name the service as `Service.Rpc` or `package.Service.Rpc`"))]
+    UnknownService {
+        /// As given.
+        name: String,
+        /// The known services, comma-separated.
+        known: String,
+    },
+
+    /// `add-rpc` was asked for something it cannot add.
+    #[error("{message}")]
+    #[diagnostic(help("{help}"))]
+    AddRpc {
+        /// What is wrong.
+        message: String,
+        /// What to do.
+        help: String,
+    },
+
     /// Protos that compile into code the generated project could not build.
     #[error("{message}")]
     #[diagnostic(help("{help}"))]

@@ -15,9 +15,21 @@ use crate::spec::Spec;
 pub enum Flavor {
     /// Every handler is a stub answering `UNIMPLEMENTED`.
     Stubs,
-    /// The embedded greeter: its four handlers are implemented, so a new service works.
+    /// The embedded greeter is served: its four handlers are implemented (and a client
+    /// example and tests for them written), so a new service works out of the box.
     Greeter,
 }
+
+/// The embedded greeter's service.
+pub const GREETER_SERVICE: &str = "greeter.v1.Greeter";
+
+/// The embedded greeter's RPCs: name, client streaming, server streaming.
+const GREETER_METHODS: [(&str, bool, bool); 4] = [
+    ("SayHello", false, false),
+    ("SayHelloStream", false, true),
+    ("CollectHellos", true, false),
+    ("Chat", true, true),
+];
 
 /// A generated project.
 #[derive(Debug, Clone)]
@@ -151,7 +163,7 @@ impl Project {
     ///
     /// # Errors
     /// No service in the root protos, or names that would collide in the generated code.
-    pub fn build(spec: Spec, compiled: &Compiled, flavor: Flavor) -> Result<Self, Error> {
+    pub fn build(spec: Spec, compiled: &Compiled) -> Result<Self, Error> {
         let name = spec.service.name.clone().unwrap_or_default();
         let crate_ident = ident::crate_ident(&name);
         let types = TypeIndex::new(&compiled.descriptors.file, &crate_ident);
@@ -170,6 +182,7 @@ impl Project {
             });
         }
         check_unique_modules(&services)?;
+        let flavor = flavor(&services);
         Ok(Self {
             crate_ident,
             grpc_port: spec.service.grpc_port,
@@ -191,6 +204,30 @@ impl Project {
             .iter()
             .flat_map(|service| &service.methods)
             .any(|method| method.server_streaming)
+    }
+}
+
+/// [`Flavor::Greeter`] when the embedded greeter's service is served with its four RPCs
+/// as shipped (other RPCs may have been added since).
+fn flavor(services: &[Service]) -> Flavor {
+    let greeter = services
+        .iter()
+        .find(|service| service.full_name == GREETER_SERVICE);
+    let shipped = greeter.is_some_and(|service| {
+        GREETER_METHODS.iter().all(|(name, client, server)| {
+            service.methods.iter().any(|method| {
+                method.proto_name == *name
+                    && method.client_streaming == *client
+                    && method.server_streaming == *server
+                    && method.request.path == "crate::proto::greeter::v1::HelloRequest"
+                    && method.response.path == "crate::proto::greeter::v1::HelloReply"
+            })
+        })
+    });
+    if shipped {
+        Flavor::Greeter
+    } else {
+        Flavor::Stubs
     }
 }
 

@@ -1,28 +1,59 @@
-//! Compares the rendered files with the disk and decides, file by file, what to do.
+//! Compares the rendered files with the disk and the lock, and decides file by file what
+//! to do, following the ownership rules:
+//!
+//! - **managed**: written when missing; rewritten when the disk still holds what svcgen
+//!   last wrote (the lock's hash); a **conflict** when the user edited it (`--force`
+//!   rewrites it and keeps the user's version as `<file>.orig`); deleted when no longer
+//!   generated and unedited.
+//! - **user**: created when missing, otherwise never touched; **stale** when svcgen no
+//!   longer generates it (e.g. the handler of a removed RPC): reported, never deleted.
+//! - **proto**: written only when its contents changed (`add-rpc`'s insertion).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::Path;
 
+use crate::lock::{self, Lock, LockOwner, LockedFile};
 use crate::render::{GeneratedFile, Owner};
-use crate::write::Write;
+use crate::write::{self, Write};
 
 /// What happens to one file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Action {
-    /// It does not exist yet.
+    /// Missing: it is written.
     Create,
-    /// It exists with other contents and will be replaced (`--force`).
-    Overwrite,
-    /// It already has exactly these contents.
+    /// Rewritten with new contents.
+    Update,
+    /// Already exactly as rendered.
     Unchanged,
+    /// A user file that exists: left as it is.
+    Keep,
+    /// A managed file the user edited: not overwritten without `--force`.
+    Conflict,
+    /// A managed file that is no longer generated: removed.
+    Delete,
+    /// A user file svcgen no longer generates: reported, left alone.
+    Stale,
+}
+
+impl Action {
+    /// Whether carrying this action out changes the disk.
+    #[must_use]
+    pub const fn writes(self) -> bool {
+        matches!(self, Self::Create | Self::Update | Self::Delete)
+    }
 }
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(match self {
-            Self::Create => "create",
-            Self::Overwrite => "overwrite",
+            Self::Create => "created",
+            Self::Update => "updated",
             Self::Unchanged => "unchanged",
+            Self::Keep => "kept",
+            Self::Conflict => "conflict",
+            Self::Delete => "deleted",
+            Self::Stale => "stale",
         })
     }
 }
@@ -30,64 +61,285 @@ impl fmt::Display for Action {
 /// One file of the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// Relative to the project root.
+    /// Relative to the project root, `/`-separated.
     pub path: String,
     /// Who owns it.
     pub owner: Owner,
     /// What happens to it.
     pub action: Action,
+    /// What the disk holds now, if anything.
+    pub disk: Option<String>,
+    /// What svcgen renders for it, if anything.
+    pub rendered: Option<String>,
+    /// Whether the disk's version is kept as `<path>.orig` first (`--force`).
+    pub backup: bool,
 }
 
 /// Everything a command will do to the disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// One entry per rendered file, in path order.
+    /// One entry per rendered file, then per locked file no longer rendered, by path.
     pub entries: Vec<Entry>,
+    /// The lock as it will be after the plan is carried out.
+    pub lock: Lock,
+    /// Whether that lock differs from the one on disk.
+    pub lock_changed: bool,
 }
 
 impl Plan {
-    /// The plan for writing `files` into `root`, which may hold older versions of them.
+    /// Plans writing `files` into `root`, given the project's `lock` (if any).
     ///
     /// # Errors
-    /// An existing file cannot be read.
-    pub fn new(root: &Path, files: &[GeneratedFile]) -> std::io::Result<Self> {
+    /// A file on disk cannot be read.
+    pub fn new(
+        root: &Path,
+        files: &[GeneratedFile],
+        old_lock: Option<&Lock>,
+        force: bool,
+    ) -> std::io::Result<Self> {
+        let empty = Lock::default();
+        let old = old_lock.unwrap_or(&empty);
         let mut entries = Vec::with_capacity(files.len());
+        let mut new_lock = Lock::current();
+        let rendered_paths: BTreeSet<&str> = files.iter().map(|file| file.path.as_str()).collect();
+
         for file in files {
-            let action = match std::fs::read(root.join(&file.path)) {
-                Ok(existing) if existing == file.contents.as_bytes() => Action::Unchanged,
-                Ok(_) => Action::Overwrite,
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Action::Create,
-                Err(error) => return Err(error),
+            let disk = read(root, &file.path)?;
+            let locked = old.files.get(&file.path);
+            let edited = || match (&disk, locked) {
+                (Some(disk), Some(locked)) => lock::sha256(disk.as_bytes()) != locked.sha256,
+                _ => true,
             };
+            let (action, backup) = match (file.owner, &disk) {
+                (_, None) => (Action::Create, false),
+                (_, Some(disk)) if *disk == file.contents => (Action::Unchanged, false),
+                (Owner::User, Some(_)) => (Action::Keep, false),
+                (Owner::Proto, Some(_)) => (Action::Update, false),
+                (Owner::Managed, Some(_)) if !edited() => (Action::Update, false),
+                (Owner::Managed, Some(_)) if force => (Action::Update, true),
+                (Owner::Managed, Some(_)) => (Action::Conflict, false),
+            };
+            if let Some(owner) = LockOwner::of(file.owner) {
+                let entry = match action {
+                    Action::Keep => locked.cloned(),
+                    _ => Some(LockedFile {
+                        owner,
+                        sha256: lock::sha256(file.contents.as_bytes()),
+                    }),
+                };
+                if let Some(entry) = entry {
+                    new_lock.files.insert(file.path.clone(), entry);
+                }
+            }
             entries.push(Entry {
                 path: file.path.clone(),
                 owner: file.owner,
                 action,
+                disk,
+                rendered: Some(file.contents.clone()),
+                backup,
             });
         }
-        Ok(Self { entries })
+
+        for (path, locked) in &old.files {
+            if rendered_paths.contains(path.as_str()) {
+                continue;
+            }
+            let Some(disk) = read(root, path)? else {
+                continue; // gone already: forget it
+            };
+            let (owner, action, backup) = match locked.owner {
+                LockOwner::User => (Owner::User, Action::Stale, false),
+                LockOwner::Managed if lock::sha256(disk.as_bytes()) == locked.sha256 => {
+                    (Owner::Managed, Action::Delete, false)
+                }
+                LockOwner::Managed if force => (Owner::Managed, Action::Delete, true),
+                LockOwner::Managed => (Owner::Managed, Action::Conflict, false),
+            };
+            if action != Action::Delete {
+                new_lock.files.insert(path.clone(), locked.clone());
+            }
+            entries.push(Entry {
+                path: path.clone(),
+                owner,
+                action,
+                disk: Some(disk),
+                rendered: None,
+                backup,
+            });
+        }
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let lock_changed = old_lock != Some(&new_lock);
+        Ok(Self {
+            entries,
+            lock: new_lock,
+            lock_changed,
+        })
     }
 
-    /// The writes that carry the plan out.
-    #[must_use]
-    pub fn writes<'a>(&self, files: &'a [GeneratedFile]) -> Vec<Write<'a>> {
-        files
+    /// The entries with `action`.
+    pub fn with(&self, action: Action) -> impl Iterator<Item = &Entry> {
+        self.entries
             .iter()
-            .zip(&self.entries)
-            .filter(|(_, entry)| entry.action != Action::Unchanged)
-            .map(|(file, _)| Write {
-                path: &file.path,
-                contents: &file.contents,
-            })
-            .collect()
+            .filter(move |entry| entry.action == action)
     }
 
     /// How many entries have `action`.
     #[must_use]
     pub fn count(&self, action: Action) -> usize {
+        self.with(action).count()
+    }
+
+    /// Whether the tree already is what the plan would make it.
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        !self.lock_changed
+            && self
+                .entries
+                .iter()
+                .all(|entry| !entry.action.writes() && entry.action != Action::Conflict)
+    }
+
+    /// Carries the plan out atomically, lock included.
+    ///
+    /// # Errors
+    /// The plan has conflicts, or a write fails (then nothing is changed).
+    pub fn apply(&self, root: &Path) -> anyhow::Result<()> {
+        if let Some(conflict) = self.with(Action::Conflict).next() {
+            anyhow::bail!("{} was edited by hand; nothing was written", conflict.path);
+        }
+        let mut backups = Vec::new();
+        let mut writes = Vec::new();
+        let mut deletes = Vec::new();
+        for entry in &self.entries {
+            if entry.backup
+                && let Some(disk) = &entry.disk
+            {
+                backups.push((format!("{}.orig", entry.path), disk.as_str()));
+            }
+            match (entry.action, &entry.rendered) {
+                (Action::Create | Action::Update, Some(rendered)) => writes.push(Write {
+                    path: &entry.path,
+                    contents: rendered,
+                }),
+                (Action::Delete, _) => deletes.push(entry.path.as_str()),
+                _ => {}
+            }
+        }
+        writes.extend(
+            backups
+                .iter()
+                .map(|(path, contents)| Write { path, contents }),
+        );
+        let lock_text = self.lock.to_toml();
+        if self.lock_changed {
+            writes.push(Write {
+                path: lock::FILE_NAME,
+                contents: &lock_text,
+            });
+        }
+        write::apply(root, &writes, &deletes)
+    }
+
+    /// The files by path, for tests and reports.
+    #[must_use]
+    pub fn actions(&self) -> BTreeMap<&str, Action> {
         self.entries
             .iter()
-            .filter(|entry| entry.action == action)
-            .count()
+            .map(|entry| (entry.path.as_str(), entry.action))
+            .collect()
+    }
+}
+
+fn read(root: &Path, path: &str) -> std::io::Result<Option<String>> {
+    match std::fs::read(root.join(path)) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, owner: Owner, contents: &str) -> GeneratedFile {
+        GeneratedFile {
+            path: path.to_owned(),
+            contents: contents.to_owned(),
+            owner,
+        }
+    }
+
+    /// Writes `files`, then returns the plan for re-rendering them as `next`.
+    fn replan(
+        first: &[GeneratedFile],
+        edit: impl FnOnce(&Path),
+        next: &[GeneratedFile],
+        force: bool,
+    ) -> Plan {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        Plan::new(root, first, None, false)
+            .unwrap()
+            .apply(root)
+            .unwrap();
+        edit(root);
+        let lock = Lock::load(root).unwrap();
+        Plan::new(root, next, lock.as_ref(), force).unwrap()
+    }
+
+    #[test]
+    fn unedited_managed_files_are_updated_and_user_files_kept() {
+        let first = [
+            file("m.rs", Owner::Managed, "m1"),
+            file("u.rs", Owner::User, "u1"),
+        ];
+        let next = [
+            file("m.rs", Owner::Managed, "m2"),
+            file("u.rs", Owner::User, "u2"),
+        ];
+        let plan = replan(&first, |_| {}, &next, false);
+        assert_eq!(plan.actions()["m.rs"], Action::Update);
+        assert_eq!(plan.actions()["u.rs"], Action::Keep);
+    }
+
+    #[test]
+    fn an_edited_managed_file_is_a_conflict_unless_forced() {
+        let first = [file("m.rs", Owner::Managed, "m1")];
+        let next = [file("m.rs", Owner::Managed, "m2")];
+        let edit = |root: &Path| std::fs::write(root.join("m.rs"), "mine").unwrap();
+        let plan = replan(&first, edit, &next, false);
+        assert_eq!(plan.actions()["m.rs"], Action::Conflict);
+        assert!(!plan.is_clean());
+
+        let plan = replan(&first, edit, &next, true);
+        assert_eq!(plan.actions()["m.rs"], Action::Update);
+        assert!(plan.entries[0].backup);
+    }
+
+    #[test]
+    fn files_no_longer_rendered_are_deleted_or_stale_by_owner() {
+        let first = [
+            file("m.rs", Owner::Managed, "m"),
+            file("u.rs", Owner::User, "u"),
+        ];
+        let plan = replan(&first, |_| {}, &[], false);
+        assert_eq!(plan.actions()["m.rs"], Action::Delete);
+        assert_eq!(plan.actions()["u.rs"], Action::Stale);
+        assert!(plan.lock.files.contains_key("u.rs"));
+        assert!(!plan.lock.files.contains_key("m.rs"));
+    }
+
+    #[test]
+    fn rendering_the_same_files_again_is_clean() {
+        let first = [
+            file("m.rs", Owner::Managed, "m"),
+            file("u.rs", Owner::User, "u"),
+        ];
+        let edit = |root: &Path| std::fs::write(root.join("u.rs"), "edited").unwrap();
+        let plan = replan(&first, edit, &first, false);
+        assert!(plan.is_clean(), "{plan:#?}");
+        assert_eq!(plan.actions()["u.rs"], Action::Keep);
     }
 }

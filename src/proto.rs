@@ -43,6 +43,19 @@ pub struct Compiled {
     pub sources: Vec<ProtoSource>,
 }
 
+/// Protos svcgen ships for imports that have no other source: the `google.api` HTTP
+/// annotations. Users' own copies, in an include directory, come first.
+pub const EMBEDDED: &[(&str, &str)] = &[
+    (
+        "google/api/annotations.proto",
+        include_str!("../templates/proto/google/api/annotations.proto"),
+    ),
+    (
+        "google/api/http.proto",
+        include_str!("../templates/proto/google/api/http.proto"),
+    ),
+];
+
 /// Serves in-memory files by name.
 struct MemoryResolver(BTreeMap<String, String>);
 
@@ -67,6 +80,12 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
         resolver.add(IncludeFileResolver::new(include.clone()));
     }
     resolver.add(GoogleFileResolver::new());
+    resolver.add(MemoryResolver(
+        EMBEDDED
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), (*text).to_owned()))
+            .collect(),
+    ));
 
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(true);
@@ -83,10 +102,13 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
     let mut sources = Vec::new();
     for file in compiler.files() {
         let name = file.name();
+        let embedded = EMBEDDED.iter().find(|(embedded, _)| *embedded == name);
         let contents = if let Some(source) = input.memory.get(name) {
             source.clone()
         } else if let Some(path) = file.path() {
             read(path)?
+        } else if let Some((_, source)) = embedded {
+            (*source).to_owned()
         } else {
             continue; // a well-known type, which protox and prost-types carry
         };

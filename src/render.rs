@@ -5,7 +5,7 @@
 
 use askama::Template;
 
-use crate::model::{Flavor, Method, ModuleLine, Project, Service};
+use crate::model::{Flavor, GREETER_SERVICE, Method, ModuleLine, Project, Service};
 
 /// Who owns a generated file, which decides what later runs of svcgen may do to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,7 +88,10 @@ macro_rules! static_template {
 }
 
 /// The embedded greeter's implemented handlers, by RPC.
-fn greeter_handler(method: &Method) -> Option<&'static str> {
+fn greeter_handler(p: &Project, service: &Service, method: &Method) -> Option<&'static str> {
+    if p.flavor != Flavor::Greeter || service.full_name != GREETER_SERVICE {
+        return None;
+    }
     Some(match method.proto_name.as_str() {
         "SayHello" => include_str!("../templates/greeter/say_hello.rs"),
         "SayHelloStream" => include_str!("../templates/greeter/say_hello_stream.rs"),
@@ -168,7 +171,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
         )?;
         for method in &service.methods {
             let path = format!("{dir}/{}.rs", method.file);
-            match greeter_handler(method).filter(|_| p.flavor == Flavor::Greeter) {
+            match greeter_handler(p, service, method) {
                 Some(body) => files.add(path, User, body.to_owned()),
                 None => files.render(path, User, &StubHandler { method })?,
             }

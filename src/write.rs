@@ -1,7 +1,7 @@
 //! Applies a plan to the disk atomically: every file is first written to a temporary
 //! file beside its target, and only when all of them are written are they renamed into
-//! place. An error before that point removes what was staged and leaves the tree as it
-//! was.
+//! place, and only then are deletions made. An error before that point removes what was
+//! staged and leaves the tree as it was.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,14 +17,22 @@ pub struct Write<'a> {
     pub contents: &'a str,
 }
 
-/// Writes `files` under `root` (created if missing).
+/// Writes `files` under `root` (created if missing), then removes `deletes`.
 ///
 /// # Errors
 /// A directory or file cannot be created; nothing is left behind then.
-pub fn apply(root: &Path, files: &[Write<'_>]) -> anyhow::Result<()> {
+pub fn apply(root: &Path, files: &[Write<'_>], deletes: &[&str]) -> anyhow::Result<()> {
     let mut staging = Staging::default();
     match staging.stage(root, files) {
-        Ok(()) => staging.commit(),
+        Ok(()) => {
+            staging.commit()?;
+            for path in deletes {
+                let path = root.join(path);
+                fs::remove_file(&path)
+                    .with_context(|| format!("cannot delete {}", path.display()))?;
+            }
+            Ok(())
+        }
         Err(error) => {
             staging.roll_back();
             Err(error)
@@ -111,6 +119,7 @@ mod tests {
                 path: "a/b/c.txt",
                 contents: "hi",
             }],
+            &[],
         )
         .unwrap();
         assert_eq!(fs::read_to_string(root.join("a/b/c.txt")).unwrap(), "hi");
@@ -140,6 +149,7 @@ mod tests {
                     contents: "2",
                 },
             ],
+            &["f"],
         );
         assert!(result.is_err());
         let left: Vec<_> = fs::read_dir(root)

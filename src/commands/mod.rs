@@ -1,3 +1,67 @@
 //! One module per command; each is `validate → plan → (print | write)`.
 
+pub mod add_rpc;
+pub mod check;
+pub mod generate;
 pub mod new;
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::error::Error;
+use crate::format::Formatted;
+use crate::plan::{Action, Plan};
+use crate::report;
+
+/// How a command prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Output {
+    /// Colour diffs (stdout is a terminal).
+    pub colour: bool,
+}
+
+/// Prints `plan`, then writes it, or with `dry_run` prints its diffs and writes nothing.
+/// Conflicts are printed with their diffs and fail the command before anything is
+/// written.
+///
+/// # Errors
+/// Conflicts, or a failed write (which leaves the tree as it was).
+pub fn carry_out(
+    plan: &Plan,
+    root: &Path,
+    formatted: Formatted,
+    dry_run: bool,
+    diffs: bool,
+    output: Output,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    if formatted == Formatted::RustfmtMissing {
+        writeln!(
+            out,
+            "warning: rustfmt not found; the generated Rust code is not formatted \
+             (install it with `rustup component add rustfmt`)"
+        )?;
+    }
+    write!(out, "{}", report::lines(plan, root))?;
+    let conflicts: Vec<String> = plan
+        .with(Action::Conflict)
+        .map(|entry| entry.path.clone())
+        .collect();
+    if !conflicts.is_empty() {
+        for entry in plan.with(Action::Conflict) {
+            write!(out, "\n{}", report::diff(entry, output.colour))?;
+        }
+        return Err(Error::Conflicts { paths: conflicts }.into());
+    }
+    if dry_run {
+        if diffs {
+            let diffs = report::diffs(plan, output.colour);
+            if !diffs.is_empty() {
+                write!(out, "\n{diffs}")?;
+            }
+        }
+        writeln!(out, "dry run: nothing was written")?;
+        return Ok(());
+    }
+    plan.apply(root)
+}

@@ -5,14 +5,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::{Output, carry_out};
 use crate::error::Error;
-use crate::format::{self, Formatted};
-use crate::model::{Flavor, Project};
+use crate::ident;
 use crate::plan::{Action, Plan};
-use crate::proto::{self, ProtoInput};
-use crate::render::{self, GeneratedFile};
+use crate::project::{self, Generated, Protos};
+use crate::proto::ProtoInput;
 use crate::spec::Spec;
-use crate::{ident, write};
 
 /// The proto `svcgen new` uses when given none: `greeter.v1.Greeter`.
 pub const DEFAULT_PROTO_NAME: &str = "greeter/v1/greeter.proto";
@@ -35,19 +34,8 @@ pub struct NewOptions {
     pub out: Option<PathBuf>,
     /// Print the plan, write nothing.
     pub dry_run: bool,
-    /// Write into a non-empty directory, replacing files svcgen generates.
+    /// Write into a non-empty directory.
     pub force: bool,
-}
-
-/// Everything `new` would write, decided without touching the disk.
-#[derive(Debug)]
-pub struct Generated {
-    /// The model the files were rendered from.
-    pub project: Project,
-    /// The files, formatted.
-    pub files: Vec<GeneratedFile>,
-    /// Whether rustfmt ran.
-    pub formatted: Formatted,
 }
 
 /// Validates the options, compiles the protos and renders the project in memory.
@@ -105,26 +93,7 @@ pub fn generate(options: &NewOptions) -> anyhow::Result<Generated> {
             }
         }
     }
-    let compiled = proto::compile(&input)?;
-    // The embedded greeter, however it was given, comes with working handlers.
-    let flavor = match compiled.sources.as_slice() {
-        [only] if only.name == DEFAULT_PROTO_NAME && only.contents == DEFAULT_PROTO => {
-            Flavor::Greeter
-        }
-        _ => Flavor::Stubs,
-    };
-
-    // The project's own spec: its protos now live under `proto/`.
-    spec.proto.files.clone_from(&compiled.roots);
-    spec.proto.includes = vec!["proto".to_owned()];
-    let project = Project::build(spec, &compiled, flavor)?;
-    let mut files = render::render(&project)?;
-    let formatted = format::rustfmt(&mut files)?;
-    Ok(Generated {
-        project,
-        files,
-        formatted,
-    })
+    project::generate(spec, &input, Protos::Copy)
 }
 
 /// Runs `svcgen new`, printing what it does to `out`.
@@ -132,7 +101,11 @@ pub fn generate(options: &NewOptions) -> anyhow::Result<Generated> {
 /// # Errors
 /// Invalid input, a non-empty target without `--force`, or a failed write (which leaves
 /// nothing behind).
-pub fn run(options: &NewOptions, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(
+    options: &NewOptions,
+    output: Output,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     let generated = generate(options)?;
     let root = options
         .out
@@ -141,28 +114,20 @@ pub fn run(options: &NewOptions, out: &mut dyn std::io::Write) -> anyhow::Result
     if !options.force && !is_empty_or_missing(&root)? {
         return Err(Error::TargetNotEmpty { path: root }.into());
     }
-    let plan = Plan::new(&root, &generated.files)
+    let plan = Plan::new(&root, &generated.files, None, options.force)
         .with_context(|| format!("cannot read {}", root.display()))?;
-    if generated.formatted == Formatted::RustfmtMissing {
-        writeln!(
-            out,
-            "warning: rustfmt not found; the generated Rust code is not formatted \
-             (install it with `rustup component add rustfmt`)"
-        )?;
-    }
-    for entry in &plan.entries {
-        writeln!(
-            out,
-            "{:>10}  {}",
-            entry.action,
-            root.join(&entry.path).display()
-        )?;
-    }
+    carry_out(
+        &plan,
+        &root,
+        generated.formatted,
+        options.dry_run,
+        false,
+        output,
+        out,
+    )?;
     if options.dry_run {
-        writeln!(out, "dry run: nothing was written")?;
         return Ok(());
     }
-    write::apply(&root, &plan.writes(&generated.files))?;
     let services: Vec<_> = generated
         .project
         .services
@@ -174,7 +139,7 @@ pub fn run(options: &NewOptions, out: &mut dyn std::io::Write) -> anyhow::Result
         "\nCreated `{}` in {} ({} files) serving {}.\nNext: cd {} && cargo run",
         options.name,
         root.display(),
-        plan.count(Action::Create) + plan.count(Action::Overwrite),
+        plan.count(Action::Create) + plan.count(Action::Update),
         services.join(", "),
         root.display(),
     )?;

@@ -14,8 +14,12 @@ const PROTOS: &[&str] = &[
 {%- endfor %}
 ];
 
-/// Where imports are resolved.
-const INCLUDES: &[&str] = &["proto"];
+/// Where imports are resolved (`[proto] includes`).
+const INCLUDES: &[&str] = &[
+{%- for include in p.spec.proto.includes %}
+    "{{ include }}",
+{%- endfor %}
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for dir in INCLUDES {

@@ -164,7 +164,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(
-        stdout.contains("create  demo/src/svcgen/grpc.rs"),
+        stdout.contains("created  demo/src/svcgen/grpc.rs"),
         "{stdout}"
     );
     assert!(stdout.contains("nothing was written"), "{stdout}");
@@ -181,16 +181,21 @@ fn new_writes_the_rendered_files_byte_for_byte() {
         ..Default::default()
     })
     .unwrap();
-    let written = tree(&dir.path().join("services/demo"));
+    let mut written = crate::support::text_tree(&dir.path().join("services/demo"));
+    let lock = written
+        .remove(std::path::Path::new("svcgen.lock"))
+        .expect("a lock");
     let expected: std::collections::BTreeMap<_, _> = expected
         .files
         .iter()
-        .map(|file| {
-            (
-                std::path::PathBuf::from(&file.path),
-                file.contents.clone().into_bytes(),
-            )
-        })
+        .map(|file| (std::path::PathBuf::from(&file.path), file.contents.clone()))
         .collect();
-    assert_eq!(written, expected);
+    assert!(
+        written == expected,
+        "the written tree differs from the rendered files"
+    );
+    for path in expected.keys().filter(|path| !path.starts_with("proto")) {
+        let key = format!("[files.\"{}\"]", path.display());
+        assert!(lock.contains(&key), "{path:?} in {lock}");
+    }
 }

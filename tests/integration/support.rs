@@ -55,6 +55,14 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
+/// Every file under `dir` as text.
+pub fn text_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
+    tree(dir)
+        .into_iter()
+        .map(|(path, bytes)| (path, String::from_utf8(bytes).expect("text")))
+        .collect()
+}
+
 /// Text of a process's stdout and stderr.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

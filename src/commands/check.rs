@@ -1,0 +1,65 @@
+//! `svcgen check`: for CI, whether the tree is exactly what `svcgen generate` would make.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::plan::{Action, Plan};
+use crate::project::Existing;
+
+/// The options of `svcgen check`.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOptions {
+    /// The project; default the current directory.
+    pub project: Option<PathBuf>,
+}
+
+/// Runs `svcgen check`: prints the drifted, missing and conflicting files.
+///
+/// # Errors
+/// Not a project, invalid protos, or a tree that differs ([`Error::Drift`]).
+pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let project = Existing::open(options.project.as_deref())?;
+    let generated = project.generate(BTreeMap::new())?;
+    let plan = Plan::new(
+        &project.root,
+        &generated.files,
+        project.lock.as_ref(),
+        false,
+    )?;
+    for entry in plan.with(Action::Stale) {
+        writeln!(
+            out,
+            "warning: {} is no longer generated (stale)",
+            entry.path
+        )?;
+    }
+    if plan.is_clean() {
+        writeln!(
+            out,
+            "up to date: {} files match svcgen.toml and the protos",
+            plan.entries.len()
+        )?;
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    for (action, label) in [
+        (Action::Update, "drifted"),
+        (Action::Create, "missing"),
+        (Action::Conflict, "conflicting"),
+        (Action::Delete, "obsolete"),
+    ] {
+        for entry in plan.with(action) {
+            writeln!(out, "{label:>12}  {}", entry.path)?;
+            problems.push(entry.path.clone());
+        }
+    }
+    if plan.lock_changed {
+        writeln!(out, "{:>12}  {}", "drifted", crate::lock::FILE_NAME)?;
+        problems.push(crate::lock::FILE_NAME.to_owned());
+    }
+    Err(Error::Drift {
+        count: problems.len(),
+    }
+    .into())
+}

@@ -1,0 +1,106 @@
+//! What commands print about a plan: one line per file, and unified diffs (`similar`),
+//! coloured on a terminal.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::{Action, Entry, Plan};
+
+/// One line per entry: `   updated  src/svcgen/grpc.rs`, with a note for conflicts and
+/// stale files.
+#[must_use]
+pub fn lines(plan: &Plan, root: &Path) -> String {
+    let mut out = String::new();
+    for entry in &plan.entries {
+        let note = match entry.action {
+            Action::Conflict => "  (edited by hand; not overwritten)",
+            Action::Stale => "  (no longer generated; svcgen leaves it to you)",
+            Action::Update | Action::Delete if entry.backup => "  (your version kept as .orig)",
+            _ => "",
+        };
+        let _ = writeln!(
+            out,
+            "{:>10}  {}{note}",
+            entry.action,
+            shown(root, &entry.path)
+        );
+    }
+    if plan.lock_changed {
+        let _ = writeln!(
+            out,
+            "{:>10}  {}",
+            "updated",
+            shown(root, crate::lock::FILE_NAME)
+        );
+    }
+    out
+}
+
+/// A path under `root` as the user knows it: relative when `root` is the current directory.
+fn shown(root: &Path, path: &str) -> String {
+    if root == Path::new(".") || root.as_os_str().is_empty() {
+        path.to_owned()
+    } else {
+        root.join(path).display().to_string()
+    }
+}
+
+/// A unified diff of every entry that changes the disk or conflicts.
+#[must_use]
+pub fn diffs(plan: &Plan, colour: bool) -> String {
+    plan.entries
+        .iter()
+        .filter(|entry| entry.action.writes() || entry.action == Action::Conflict)
+        .map(|entry| diff(entry, colour))
+        .collect()
+}
+
+/// The unified diff of one entry: the disk against what svcgen renders.
+#[must_use]
+pub fn diff(entry: &Entry, colour: bool) -> String {
+    let old = entry.disk.as_deref().unwrap_or("");
+    let new = entry.rendered.as_deref().unwrap_or("");
+    let text = TextDiff::from_lines(old, new);
+    let old_name = if entry.disk.is_some() {
+        format!("a/{}", entry.path)
+    } else {
+        "/dev/null".to_owned()
+    };
+    let new_name = if entry.rendered.is_some() {
+        format!("b/{}", entry.path)
+    } else {
+        "/dev/null".to_owned()
+    };
+    let mut out = format!("--- {old_name}\n+++ {new_name}\n");
+    for hunk in text.unified_diff().context_radius(3).iter_hunks() {
+        let _ = writeln!(out, "{}", paint(&hunk.header().to_string(), "36", colour));
+        for change in hunk.iter_changes() {
+            let (sign, code) = match change.tag() {
+                ChangeTag::Delete => ("-", "31"),
+                ChangeTag::Insert => ("+", "32"),
+                ChangeTag::Equal => (" ", ""),
+            };
+            let mut line = format!("{sign}{}", change.value());
+            if !line.ends_with('\n') {
+                line.push_str("\n\\ No newline at end of file\n");
+            }
+            let (body, end) = line.split_at(line.len() - 1);
+            let _ = write!(
+                out,
+                "{}{end}",
+                paint(body, code, colour && !code.is_empty())
+            );
+        }
+    }
+    out
+}
+
+fn paint(text: &str, code: &str, colour: bool) -> String {
+    if colour {
+        format!("\u{1b}[{code}m{text}\u{1b}[0m")
+    } else {
+        text.to_owned()
+    }
+}
