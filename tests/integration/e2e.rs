@@ -19,7 +19,7 @@ fn shared_target() -> PathBuf {
 }
 
 /// `cargo <args>` in `project`, isolated from the cargo running these tests.
-fn cargo(project: &Path, args: &[&str]) -> Command {
+pub fn cargo(project: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy();
@@ -35,7 +35,7 @@ fn cargo(project: &Path, args: &[&str]) -> Command {
     command
 }
 
-fn succeeds(command: &mut Command) {
+pub fn succeeds(command: &mut Command) {
     let output = run(command);
     assert!(
         output.status.success(),
@@ -116,9 +116,55 @@ fn http_get(addr: &str, path: &str) -> String {
     response
 }
 
+fn edit(project: &Path, path: &str, change: impl FnOnce(&str) -> String) {
+    let path = project.join(path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, change(&text)).unwrap();
+}
+
 #[test]
-fn the_default_greeter_builds_passes_its_tests_and_serves_all_four_rpcs() {
+fn the_default_greeter_serves_all_four_rpcs_and_keeps_doing_so_after_add_rpc() {
     let (_dir, project) = generate("demo", &[]);
+    build_lint_and_test(&project);
+
+    // The user's own changes, then four new rpcs of every kind.
+    edit(&project, "config/default.toml", |text| {
+        text.replace("greeting = \"Hello\"", "greeting = \"Hi\"")
+    });
+    edit(&project, "src/app.rs", |text| {
+        format!("{text}\n// Notes of the team.\n")
+    });
+    edit(&project, "proto/greeter/v1/greeter.proto", |text| {
+        format!("// Owned by the greeting team.\n{text}")
+    });
+    for args in [
+        vec![
+            "add-rpc",
+            "Greeter.SayGoodbye",
+            "--http",
+            "GET /v1/goodbye/{name}",
+        ],
+        vec!["add-rpc", "Greeter.WatchGoodbyes", "--server-streaming"],
+        vec!["add-rpc", "Greeter.UploadNames", "--client-streaming"],
+        vec![
+            "add-rpc",
+            "Greeter.Converse",
+            "--client-streaming",
+            "--server-streaming",
+        ],
+    ] {
+        succeeds(svcgen(&project).args(&args));
+    }
+    succeeds(svcgen(&project).arg("check"));
+    // The user teaches the example client the new rpc.
+    edit(&project, "examples/greet.rs", |text| {
+        text.replace(
+            "    Ok(())\n}",
+            "    let request = demo::proto::greeter::v1::SayGoodbyeRequest::default();\n    \
+             let status = client.say_goodbye(request).await.expect_err(\"a stub\");\n    \
+             println!(\"SayGoodbye: {:?}\", status.code());\n    Ok(())\n}",
+        )
+    });
     build_lint_and_test(&project);
     succeeds(&mut cargo(&project, &["build", "--bins", "--examples"]));
     let binary = shared_target().join("debug/demo");
@@ -157,13 +203,14 @@ fn the_default_greeter_builds_passes_its_tests_and_serves_all_four_rpcs() {
     assert_eq!(
         text(&output.stdout).lines().collect::<Vec<_>>(),
         [
-            "SayHello: Hello, Ada!",
-            "SayHelloStream: Hello, Ada! (1 of 3)",
-            "SayHelloStream: Hello, Ada! (2 of 3)",
-            "SayHelloStream: Hello, Ada! (3 of 3)",
-            "CollectHellos: Hello, Ada, Grace!",
-            "Chat: Hello, Ada!",
-            "Chat: Hello, Grace!",
+            "SayHello: Hi, Ada!",
+            "SayHelloStream: Hi, Ada! (1 of 3)",
+            "SayHelloStream: Hi, Ada! (2 of 3)",
+            "SayHelloStream: Hi, Ada! (3 of 3)",
+            "CollectHellos: Hi, Ada, Grace!",
+            "Chat: Hi, Ada!",
+            "Chat: Hi, Grace!",
+            "SayGoodbye: Unimplemented",
         ]
     );
 

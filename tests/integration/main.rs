@@ -2,5 +2,7 @@
 
 mod cli;
 mod e2e;
+mod lifecycle;
+mod sequences;
 mod snapshots;
 mod support;

@@ -1,0 +1,400 @@
+//! A project's life after `new`: `add-rpc`, `generate` and `check`, and the ownership
+//! rules they follow (nothing the user wrote is ever lost).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use similar::{ChangeTag, TextDiff};
+
+use crate::support::{run, svcgen, text, text_tree, tree};
+
+/// A new greeter project `demo` in a temporary directory.
+pub fn new_project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(svcgen(dir.path()).args(["new", "demo"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let project = dir.path().join("demo");
+    (dir, project)
+}
+
+/// Runs svcgen in `project`; returns (success, stdout, stderr).
+fn svcgen_in(project: &Path, args: &[&str]) -> (bool, String, String) {
+    let output = run(svcgen(project).args(args));
+    (
+        output.status.success(),
+        text(&output.stdout),
+        text(&output.stderr),
+    )
+}
+
+fn succeeds(project: &Path, args: &[&str]) -> String {
+    let (ok, stdout, stderr) = svcgen_in(project, args);
+    assert!(ok, "svcgen {args:?} failed:\n{stdout}\n{stderr}");
+    stdout
+}
+
+/// Runs a command expected to fail and checks it wrote nothing; returns stdout + stderr.
+fn fails_writing_nothing(project: &Path, args: &[&str]) -> String {
+    let before = tree(project);
+    let (ok, stdout, stderr) = svcgen_in(project, args);
+    assert!(!ok, "svcgen {args:?} should fail:\n{stdout}");
+    assert!(tree(project) == before, "svcgen {args:?} changed the tree");
+    format!("{stdout}{stderr}")
+}
+
+fn check_passes(project: &Path) {
+    let stdout = succeeds(project, &["check"]);
+    assert!(stdout.contains("up to date"), "{stdout}");
+}
+
+fn mtimes(project: &Path) -> BTreeMap<PathBuf, SystemTime> {
+    tree(project)
+        .into_keys()
+        .map(|path| {
+            let modified = std::fs::metadata(project.join(&path))
+                .unwrap()
+                .modified()
+                .unwrap();
+            (path, modified)
+        })
+        .collect()
+}
+
+fn edit(project: &Path, path: &str, change: impl FnOnce(&str) -> String) {
+    let path = project.join(path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, change(&text)).unwrap();
+}
+
+/// Only insertions between `before` and `after`.
+fn only_insertions(before: &str, after: &str) -> bool {
+    TextDiff::from_lines(before, after)
+        .iter_all_changes()
+        .all(|change| change.tag() != ChangeTag::Delete)
+}
+
+const PROTO: &str = "proto/greeter/v1/greeter.proto";
+
+#[test]
+fn check_passes_after_new_and_generate_changes_nothing_twice() {
+    let (_dir, project) = new_project();
+    check_passes(&project);
+    let before = (tree(&project), mtimes(&project));
+    for _ in 0..2 {
+        let stdout = succeeds(&project, &["generate"]);
+        assert!(
+            stdout
+                .lines()
+                .all(|line| line.trim_start().starts_with("unchanged")),
+            "{stdout}"
+        );
+    }
+    assert!(
+        (tree(&project), mtimes(&project)) == before,
+        "generate wrote something"
+    );
+    check_passes(&project);
+}
+
+#[test]
+fn check_fails_on_a_hand_edited_managed_file_and_an_ungenerated_proto_change() {
+    let (_dir, project) = new_project();
+    edit(&project, "src/svcgen/grpc.rs", |text| {
+        format!("{text}// tweak\n")
+    });
+    let out = fails_writing_nothing(&project, &["check"]);
+    assert!(out.contains("conflicting  src/svcgen/grpc.rs"), "{out}");
+
+    let (_dir, project) = new_project();
+    edit(&project, PROTO, |text| {
+        text.replace(
+            "  rpc Chat(",
+            "  rpc Ping(HelloRequest) returns (HelloReply);\n  rpc Chat(",
+        )
+    });
+    let out = fails_writing_nothing(&project, &["check"]);
+    assert!(
+        out.contains("drifted  src/svcgen/services/greeter.rs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("missing  src/handlers/greeter/ping.rs"),
+        "{out}"
+    );
+    succeeds(&project, &["generate"]);
+    check_passes(&project);
+}
+
+#[test]
+fn a_hand_edited_managed_file_is_a_conflict_until_forced() {
+    let (_dir, project) = new_project();
+    edit(&project, "src/svcgen/grpc.rs", |text| {
+        format!("{text}// mine\n")
+    });
+    // A proto change makes generate want to rewrite the edited file.
+    edit(&project, PROTO, |text| {
+        text.replace(
+            "  rpc Chat(",
+            "  rpc Ping(HelloRequest) returns (HelloReply);\n  rpc Chat(",
+        )
+    });
+    let out = fails_writing_nothing(&project, &["generate"]);
+    assert!(out.contains("conflict  src/svcgen/grpc.rs"), "{out}");
+    assert!(out.contains("-// mine"), "the diff shows the edit: {out}");
+    assert!(out.contains("edited by hand"), "{out}");
+
+    let stdout = succeeds(&project, &["generate", "--force"]);
+    assert!(stdout.contains("your version kept as .orig"), "{stdout}");
+    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig")).unwrap();
+    assert!(orig.ends_with("// mine\n"));
+    let now = std::fs::read_to_string(project.join("src/svcgen/grpc.rs")).unwrap();
+    assert!(!now.contains("// mine"));
+    check_passes(&project);
+}
+
+#[test]
+fn a_removed_rpc_leaves_a_stale_handler_that_is_never_deleted() {
+    let (_dir, project) = new_project();
+    edit(&project, "src/handlers/greeter/chat.rs", |text| {
+        format!("{text}// my chat\n")
+    });
+    edit(&project, PROTO, |text| {
+        let kept: Vec<&str> = text
+            .lines()
+            .filter(|line| !line.contains("rpc Chat("))
+            .collect();
+        kept.join("\n") + "\n"
+    });
+    let stdout = succeeds(&project, &["generate"]);
+    assert!(
+        stdout.contains("stale  src/handlers/greeter/chat.rs  (no longer generated"),
+        "{stdout}"
+    );
+    assert!(
+        std::fs::read_to_string(project.join("src/handlers/greeter/chat.rs"))
+            .unwrap()
+            .ends_with("// my chat\n")
+    );
+    let handlers = std::fs::read_to_string(project.join("src/handlers/greeter/mod.rs")).unwrap();
+    assert!(!handlers.contains("chat"), "{handlers}");
+    let glue = std::fs::read_to_string(project.join("src/svcgen/services/greeter.rs")).unwrap();
+    assert!(!glue.contains("chat"), "{glue}");
+    let stdout = succeeds(&project, &["check"]);
+    assert!(
+        stdout.contains("src/handlers/greeter/chat.rs is no longer generated (stale)"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn add_rpc_keeps_every_user_file_and_only_inserts_into_the_proto() {
+    let (_dir, project) = new_project();
+    // The user's own work: handler bodies, app state, config, a proto comment.
+    edit(&project, "src/handlers/greeter/say_hello.rs", |text| {
+        text.replace("format!(", "format!(\n        // polite\n        ")
+    });
+    edit(&project, "src/app.rs", |text| {
+        format!("{text}\n// my notes\n")
+    });
+    edit(&project, "config/default.toml", |text| {
+        text.replace("greeting = \"Hello\"", "greeting = \"Hi\"")
+    });
+    edit(&project, PROTO, |text| {
+        text.replace(
+            "service Greeter {",
+            "// Owned by the greeting team.\nservice Greeter {",
+        )
+    });
+    let before = text_tree(&project);
+
+    for args in [
+        vec![
+            "add-rpc",
+            "Greeter.SayGoodbye",
+            "--http",
+            "GET /v1/goodbye/{name}",
+        ],
+        vec![
+            "add-rpc",
+            "Greeter.WatchGoodbyes",
+            "--server-streaming",
+            "--request",
+            "HelloRequest",
+        ],
+        vec![
+            "add-rpc",
+            "greeter.v1.Greeter.UploadNames",
+            "--client-streaming",
+            "--response",
+            "google.protobuf.Empty",
+        ],
+        vec![
+            "add-rpc",
+            "Greeter.Converse",
+            "--client-streaming",
+            "--server-streaming",
+            "--request",
+            "HelloRequest",
+            "--response",
+            "HelloReply",
+        ],
+    ] {
+        let stdout = succeeds(&project, &args);
+        assert!(
+            stdout.contains("updated  proto/greeter/v1/greeter.proto"),
+            "{stdout}"
+        );
+        check_passes(&project);
+    }
+    let after = text_tree(&project);
+    let lock = svcgen::lock::Lock::load(&project).unwrap().unwrap();
+    for (path, text) in &before {
+        let path_str = path.to_string_lossy();
+        let owner = lock.files.get(path_str.as_ref()).map(|file| file.owner);
+        if owner == Some(svcgen::lock::LockOwner::User) {
+            assert!(after[path] == *text, "user file {path_str} changed");
+        }
+    }
+    assert!(only_insertions(
+        &before[Path::new(PROTO)],
+        &after[Path::new(PROTO)]
+    ));
+    let proto = &after[Path::new(PROTO)];
+    for rpc in [
+        "rpc SayGoodbye(SayGoodbyeRequest) returns (SayGoodbyeResponse) {",
+        "get: \"/v1/goodbye/{name}\"",
+        "rpc WatchGoodbyes(HelloRequest) returns (stream WatchGoodbyesResponse);",
+        "rpc UploadNames(stream UploadNamesRequest) returns (google.protobuf.Empty);",
+        "rpc Converse(stream HelloRequest) returns (stream HelloReply);",
+        "import \"google/api/annotations.proto\";",
+        "import \"google/protobuf/empty.proto\";",
+        "message SayGoodbyeRequest {\n  string name = 1;\n}",
+    ] {
+        assert!(proto.contains(rpc), "{rpc} in\n{proto}");
+    }
+    for handler in ["say_goodbye", "watch_goodbyes", "upload_names", "converse"] {
+        let text = &after[&PathBuf::from(format!("src/handlers/greeter/{handler}.rs"))];
+        assert!(text.contains("Status::unimplemented"), "{handler}: {text}");
+    }
+    assert!(after.contains_key(Path::new("proto/google/api/annotations.proto")));
+}
+
+#[test]
+fn add_rpc_dry_run_prints_the_plan_and_the_diffs_and_writes_nothing() {
+    let (_dir, project) = new_project();
+    let before = tree(&project);
+    let stdout = succeeds(
+        &project,
+        &[
+            "add-rpc",
+            "Greeter.SayGoodbye",
+            "--server-streaming",
+            "--dry-run",
+        ],
+    );
+    assert!(tree(&project) == before, "dry run wrote something");
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("add_rpc_dry_run", stdout);
+    });
+}
+
+#[test]
+fn generate_dry_run_prints_the_diff_of_a_proto_change() {
+    let (_dir, project) = new_project();
+    edit(&project, PROTO, |text| {
+        text.replace(
+            "  rpc Chat(",
+            "  rpc Ping(HelloRequest) returns (HelloReply);\n  rpc Chat(",
+        )
+    });
+    let before = tree(&project);
+    let stdout = succeeds(&project, &["generate", "--dry-run"]);
+    assert!(tree(&project) == before, "dry run wrote something");
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("generate_dry_run", stdout);
+    });
+}
+
+#[test]
+fn add_rpc_rejects_bad_requests_and_writes_nothing() {
+    let (_dir, project) = new_project();
+    for (args, expected) in [
+        (
+            vec!["add-rpc", "Nope.Foo"],
+            "unknown service `Nope`; the services are: greeter.v1.Greeter",
+        ),
+        (
+            vec!["add-rpc", "Greeter.SayHello"],
+            "rpc `greeter.v1.Greeter.SayHello` already exists",
+        ),
+        (vec!["add-rpc", "Greeter.say_hello"], "already exists"),
+        (
+            vec!["add-rpc", "Greeter.9Lives"],
+            "`9Lives` is not a valid rpc name",
+        ),
+        (vec!["add-rpc", "Greeter"], "`Greeter` does not name an rpc"),
+        (
+            vec!["add-rpc", "Greeter.Go", "--request", "not-a-type"],
+            "`not-a-type` is not a valid message name",
+        ),
+        (
+            vec!["add-rpc", "Greeter.Go", "--request", "acme.Missing"],
+            "message `acme.Missing` does not exist",
+        ),
+        (
+            vec!["add-rpc", "Greeter.Go", "--http", "FETCH /x"],
+            "invalid --http",
+        ),
+        (
+            vec![
+                "add-rpc",
+                "Greeter.Go",
+                "--http",
+                "GET /x/{id}",
+                "--request",
+                "HelloRequest",
+            ],
+            "`{id}` is not a field of `greeter.v1.HelloRequest`",
+        ),
+        (
+            vec![
+                "add-rpc",
+                "Greeter.Go",
+                "--client-streaming",
+                "--http",
+                "POST /x",
+            ],
+            "--http cannot map a client-streaming rpc",
+        ),
+    ] {
+        let out = fails_writing_nothing(&project, &args);
+        assert!(
+            out.contains(expected),
+            "{args:?}: expected {expected:?} in\n{out}"
+        );
+    }
+    // A type that exists, but as an enum.
+    edit(&project, PROTO, |text| {
+        format!("{text}\nenum Mood {{\n  MOOD_UNSPECIFIED = 0;\n}}\n")
+    });
+    let out = fails_writing_nothing(&project, &["add-rpc", "Greeter.Go", "--response", "Mood"]);
+    assert!(
+        out.contains("`greeter.v1.Mood` is an enum, not a message"),
+        "{out}"
+    );
+}
+
+#[test]
+fn commands_outside_a_project_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["generate"],
+        vec!["check"],
+        vec!["add-rpc", "Greeter.Go"],
+    ] {
+        let out = fails_writing_nothing(dir.path(), &args);
+        assert!(out.contains("is not a svcgen project"), "{out}");
+        assert!(out.contains("--project"), "{out}");
+    }
+}
