@@ -50,10 +50,26 @@ pub struct Project {
     pub proto_roots: Vec<String>,
     /// The module tree of the generated proto code, flattened for templates.
     pub proto_modules: Vec<ModuleLine>,
-    /// Every service of the root protos, in proto order.
+    /// Every service of the served protos, in proto order.
     pub services: Vec<Service>,
+    /// The services this one calls.
+    pub clients: Vec<Client>,
     /// Which handler bodies to write.
     pub flavor: Flavor,
+}
+
+/// A typed client of another service (`[[clients]]`).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Its field in `Clients` and its config section (`backend`).
+    pub name: String,
+    /// The service it calls (`backend.v1.Backend`).
+    pub service: String,
+    /// tonic's client type, from the crate root
+    /// (`crate::proto::backend::v1::backend_client::BackendClient`).
+    pub client_type: String,
+    /// The default endpoint.
+    pub endpoint: String,
 }
 
 /// One line of the nested `pub mod` tree that includes prost's output.
@@ -163,13 +179,13 @@ impl Project {
     ///
     /// # Errors
     /// No service in the root protos, or names that would collide in the generated code.
-    pub fn build(spec: Spec, compiled: &Compiled) -> Result<Self, Error> {
+    pub fn build(spec: Spec, compiled: &Compiled, served: &[String]) -> Result<Self, Error> {
         let name = spec.service.name.clone().unwrap_or_default();
         let crate_ident = ident::crate_ident(&name);
         let types = TypeIndex::new(&compiled.descriptors.file, &crate_ident);
         let mut services = Vec::new();
         for file in &compiled.descriptors.file {
-            if !compiled.roots.iter().any(|root| root == file.name()) {
+            if !served.iter().any(|root| root == file.name()) {
                 continue;
             }
             for (index, service) in file.service.iter().enumerate() {
@@ -178,9 +194,14 @@ impl Project {
         }
         if services.is_empty() {
             return Err(Error::NoService {
-                files: compiled.roots.join(", "),
+                files: served.join(", "),
             });
         }
+        let clients = spec
+            .clients
+            .iter()
+            .map(|client| build_client(client, &compiled.descriptors.file))
+            .collect::<Result<Vec<_>, _>>()?;
         check_unique_modules(&services)?;
         let flavor = flavor(&services);
         Ok(Self {
@@ -191,6 +212,7 @@ impl Project {
             proto_roots: compiled.roots.clone(),
             proto_modules: module_lines(&compiled.descriptors.file),
             services,
+            clients,
             flavor,
             name,
             spec,
@@ -205,6 +227,62 @@ impl Project {
             .flat_map(|service| &service.methods)
             .any(|method| method.server_streaming)
     }
+}
+
+fn build_client(
+    client: &crate::spec::ClientSpec,
+    files: &[FileDescriptorProto],
+) -> Result<Client, Error> {
+    let file = files
+        .iter()
+        .find(|file| file.name() == client.proto)
+        .ok_or_else(|| Error::Unsupported {
+            message: format!(
+                "client `{}`: proto `{}` was not compiled",
+                client.name, client.proto
+            ),
+            help: "name the proto by its import path, relative to an include directory".to_owned(),
+        })?;
+    let services: Vec<String> = file
+        .service
+        .iter()
+        .map(|service| qualify(file.package(), service.name()))
+        .collect();
+    let service = match &client.service {
+        Some(wanted) => services
+            .iter()
+            .find(|name| *name == wanted.trim_start_matches('.')),
+        None if services.len() == 1 => services.first(),
+        None => None,
+    }
+    .ok_or_else(|| Error::Unsupported {
+        message: format!(
+            "client `{}`: {} declares {}",
+            client.name,
+            client.proto,
+            if services.is_empty() {
+                "no service".to_owned()
+            } else {
+                format!("the services {}", services.join(", "))
+            }
+        ),
+        help: "set `service` in the [[clients]] entry to one of the proto's services".to_owned(),
+    })?;
+    let simple = service.rsplit('.').next().unwrap_or(service);
+    let trait_name = ident::to_upper_camel(simple);
+    let module = std::iter::once("crate::proto".to_owned())
+        .chain(ident::package_modules(file.package()))
+        .collect::<Vec<_>>()
+        .join("::");
+    Ok(Client {
+        name: client.name.clone(),
+        service: service.clone(),
+        client_type: format!(
+            "{module}::{}_client::{trait_name}Client",
+            ident::naive_snake_case(&trait_name)
+        ),
+        endpoint: client.endpoint.clone(),
+    })
 }
 
 /// [`Flavor::Greeter`] when the embedded greeter's service is served with its four RPCs

@@ -39,14 +39,27 @@ pub enum Protos {
 /// Invalid protos, or protos the generated code could not serve.
 pub fn generate(mut spec: Spec, input: &ProtoInput, protos: Protos) -> anyhow::Result<Generated> {
     let mut compiled = proto::compile(input)?;
+    // The services served are those of the spec's protos; the clients' protos are
+    // compiled with them, for their client stubs only.
+    let served = compiled.roots.clone();
+    if !spec.clients.is_empty() {
+        let mut with_clients = input.clone();
+        for client in &spec.clients {
+            let file = PathBuf::from(&client.proto);
+            if !with_clients.files.contains(&file) {
+                with_clients.files.push(file);
+            }
+        }
+        compiled = proto::compile(&with_clients)?;
+    }
     match protos {
         Protos::Copy => {
-            spec.proto.files.clone_from(&compiled.roots);
+            spec.proto.files.clone_from(&served);
             spec.proto.includes = vec!["proto".to_owned()];
         }
         Protos::InPlace => compiled.sources.clear(),
     }
-    let project = Project::build(spec, &compiled)?;
+    let project = Project::build(spec, &compiled, &served)?;
     let mut files = render::render(&project)?;
     let formatted = format::rustfmt(&mut files)?;
     Ok(Generated {

@@ -53,6 +53,7 @@ project_templates! {
     AppRs => "service/src/app.rs",
     HandlersMod => "service/src/handlers/mod.rs",
     ConfigRs => "service/src/svcgen/config.rs",
+    ClientsRs => "service/src/svcgen/clients.rs",
     GrpcRs => "service/src/svcgen/grpc.rs",
     ProtoRs => "service/src/svcgen/proto.rs",
     ServicesMod => "service/src/svcgen/services/mod.rs",
@@ -193,6 +194,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
         static_template!("service/src/svcgen/access_log.rs"),
     );
     files.render("src/svcgen/config.rs", Managed, &ConfigRs { p })?;
+    files.render("src/svcgen/clients.rs", Managed, &ClientsRs { p })?;
     files.render("src/svcgen/grpc.rs", Managed, &GrpcRs { p })?;
     files.add(
         "src/svcgen/http.rs",

@@ -20,6 +20,25 @@ pub struct Spec {
     /// `[proto]`: the protos it serves.
     #[serde(default)]
     pub proto: ProtoSpec,
+    /// `[[clients]]`: the services it calls, each with a generated, traced client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientSpec>,
+}
+
+/// `[[clients]]`: a gRPC service this one calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    /// The client's name: its field in `Clients` and its section `[clients.<name>]`.
+    pub name: String,
+    /// The .proto declaring the service, by import name.
+    pub proto: String,
+    /// The fully qualified service; optional when the proto declares one service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The default endpoint written into `config/default.toml`.
+    #[serde(default = "default_endpoint")]
+    pub endpoint: String,
 }
 
 /// `[service]`.
@@ -68,6 +87,10 @@ const fn default_http_port() -> u16 {
     8080
 }
 
+fn default_endpoint() -> String {
+    "http://127.0.0.1:50051".to_owned()
+}
+
 fn default_includes() -> Vec<String> {
     vec!["proto".to_owned()]
 }
@@ -83,6 +106,7 @@ impl Spec {
                 http_port: default_http_port(),
             },
             proto: ProtoSpec::default(),
+            clients: Vec::new(),
         }
     }
 
@@ -134,6 +158,40 @@ impl Spec {
                 "`grpc_port` and `http_port` are the same",
                 "gRPC and HTTP are served on separate ports",
             ));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for client in &self.clients {
+            let valid = client.name.starts_with(|c: char| c.is_ascii_lowercase())
+                && client
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                && ident::sanitize(&client.name) == client.name;
+            if !valid {
+                return Err(invalid(
+                    &format!(
+                        "client name `{}` is not a snake_case identifier",
+                        client.name
+                    ),
+                    "client names become Rust fields and config sections: use e.g. `backend` or `billing_api`",
+                ));
+            }
+            if !names.insert(client.name.as_str()) {
+                return Err(invalid(
+                    &format!("two clients are named `{}`", client.name),
+                    "give every [[clients]] entry its own name",
+                ));
+            }
+            if !(client.endpoint.starts_with("http://") || client.endpoint.starts_with("https://"))
+            {
+                return Err(invalid(
+                    &format!(
+                        "client `{}`: endpoint `{}` is not an http(s) URL",
+                        client.name, client.endpoint
+                    ),
+                    "e.g. endpoint = \"http://backend:50051\"",
+                ));
+            }
         }
         if self.proto.includes.is_empty() {
             return Err(invalid(
@@ -209,6 +267,10 @@ mod tests {
             "[service]\ngrpc_port = 0\n",
             "[service]\n[proto]\nincludes = []\n",
             "[service]\nname = \"Bad Name\"\n",
+            "[service]\n[[clients]]\nname = \"Backend\"\nproto = \"b.proto\"\n",
+            "[service]\n[[clients]]\nname = \"b\"\nproto = \"b.proto\"\n[[clients]]\nname = \"b\"\nproto = \"c.proto\"\n",
+            "[service]\n[[clients]]\nname = \"b\"\nproto = \"b.proto\"\nendpoint = \"b:1\"\n",
+            "[service]\n[[clients]]\nname = \"type\"\nproto = \"b.proto\"\n",
         ] {
             assert!(Spec::parse(Path::new("s.toml"), text).is_err(), "{text}");
         }

@@ -28,6 +28,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[log]`: what is logged and how.
     pub log: LogConfig,
+    /// `[clients.<name>]`: the services this one calls.
+    pub clients: super::clients::ClientsConfig,
     /// `[app]`: the application's own settings, defined in `src/app.rs`.
     pub app: crate::app::AppConfig,
 }

@@ -17,6 +17,7 @@ use crate::app::AppState;
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(crate::app::http_routes())
         .layer(AccessLogLayer::new(Protocol::Http))
         .with_state(state)
 }

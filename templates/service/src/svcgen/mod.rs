@@ -3,6 +3,7 @@
 //! logging, the gRPC and HTTP servers and the glue that hands each RPC to its handler.
 
 pub mod access_log;
+pub mod clients;
 pub mod config;
 pub mod grpc;
 pub mod http;
