@@ -47,6 +47,10 @@ project_templates! {
     BuildRs => "service/build.rs",
     SpecToml => "service/svcgen.toml",
     Readme => "service/README.md",
+    Dockerfile => "service/Dockerfile",
+    DockerCompose => "service/docker-compose.yml",
+    K8sDeployment => "service/deploy/k8s/deployment.yaml",
+    K8sService => "service/deploy/k8s/service.yaml",
     DefaultToml => "service/config/default.toml",
     MainRs => "service/src/main.rs",
     LibRs => "service/src/lib.rs",
@@ -54,6 +58,7 @@ project_templates! {
     HandlersMod => "service/src/handlers/mod.rs",
     ConfigRs => "service/src/svcgen/config.rs",
     ClientsRs => "service/src/svcgen/clients.rs",
+    TraceRs => "service/src/svcgen/trace.rs",
     GrpcRs => "service/src/svcgen/grpc.rs",
     ProtoRs => "service/src/svcgen/proto.rs",
     ServicesMod => "service/src/svcgen/services/mod.rs",
@@ -61,6 +66,7 @@ project_templates! {
     StubGrpcTests => "service/tests/grpc.rs",
     GreeterGrpcTests => "greeter/tests_grpc.rs",
     GreeterClientExample => "greeter/examples_greet.rs",
+    GreeterTracingTests => "greeter/tests_tracing.rs",
 }
 
 #[derive(Template)]
@@ -141,6 +147,15 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     files.render("svcgen.toml", User, &SpecToml { p })?;
     files.add(".gitignore", User, static_template!("service/gitignore"));
     files.render("README.md", User, &Readme { p })?;
+    files.render("Dockerfile", User, &Dockerfile { p })?;
+    files.add(
+        ".dockerignore",
+        User,
+        static_template!("service/dockerignore"),
+    );
+    files.render("docker-compose.yml", User, &DockerCompose { p })?;
+    files.render("deploy/k8s/deployment.yaml", User, &K8sDeployment { p })?;
+    files.render("deploy/k8s/service.yaml", User, &K8sService { p })?;
     files.render("config/default.toml", User, &DefaultToml { p })?;
     files.add(
         "config/development.toml",
@@ -195,6 +210,22 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     );
     files.render("src/svcgen/config.rs", Managed, &ConfigRs { p })?;
     files.render("src/svcgen/clients.rs", Managed, &ClientsRs { p })?;
+    files.render("src/svcgen/trace.rs", Managed, &TraceRs { p })?;
+    files.add(
+        "src/svcgen/observe.rs",
+        Managed,
+        static_template!("service/src/svcgen/observe.rs"),
+    );
+    files.add(
+        "src/svcgen/otel.rs",
+        Managed,
+        static_template!("service/src/svcgen/otel.rs"),
+    );
+    files.add(
+        "src/svcgen/zipkin.rs",
+        Managed,
+        static_template!("service/src/svcgen/zipkin.rs"),
+    );
     files.render("src/svcgen/grpc.rs", Managed, &GrpcRs { p })?;
     files.add(
         "src/svcgen/http.rs",
@@ -228,6 +259,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
         Flavor::Greeter => {
             files.render("tests/grpc.rs", User, &GreeterGrpcTests { p })?;
             files.render("examples/greet.rs", User, &GreeterClientExample { p })?;
+            files.render("tests/tracing.rs", User, &GreeterTracingTests { p })?;
         }
         Flavor::Stubs => files.render("tests/grpc.rs", User, &StubGrpcTests { p })?,
     }

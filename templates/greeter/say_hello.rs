@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 
 use crate::app::AppState;
 use crate::proto::greeter::v1::{HelloReply, HelloRequest};
+use crate::svcgen::trace;
 
 /// Handles `SayHello`.
 pub async fn say_hello(
@@ -15,7 +16,11 @@ pub async fn say_hello(
     request: Request<HelloRequest>,
 ) -> Result<Response<HelloReply>, Status> {
     let name = request.into_inner().name;
-    Ok(Response::new(HelloReply {
-        message: format!("{}, {name}!", state.config.greeting),
-    }))
+    // A child span of the call's SERVER span (exported only when the call is sampled).
+    let message = trace::in_span("compose greeting", async {
+        tracing::info!(name, "composing a greeting");
+        format!("{}, {name}!", state.config.greeting)
+    })
+    .await;
+    Ok(Response::new(HelloReply { message }))
 }

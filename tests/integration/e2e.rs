@@ -227,11 +227,15 @@ fn the_default_greeter_serves_all_four_rpcs_and_keeps_doing_so_after_add_rpc() {
     let logs: Vec<String> = lines.try_iter().collect();
     let access = logs
         .iter()
-        .find(|line| line.contains("/greeter.v1.Greeter/SayHello\""))
+        .find(|line| line.contains("\"method\":\"greeter.v1.Greeter/SayHello\""))
         .unwrap_or_else(|| panic!("an access line for SayHello in {logs:#?}"));
     assert!(
-        access.contains("\"status\":\"Ok\"") && access.contains("latency_ms"),
+        access.contains("\"status\":\"OK\"") && access.contains("latency_ms"),
         "{access}"
+    );
+    assert!(
+        access.contains("\"trace_id\":\""),
+        "every request has a trace id: {access}"
     );
     assert!(
         logs.iter()

@@ -1,6 +1,7 @@
 //! svcgen's integration tests, in one binary so it links once.
 
 mod cli;
+mod deploy;
 mod e2e;
 mod lifecycle;
 mod sequences;

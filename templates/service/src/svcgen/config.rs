@@ -28,6 +28,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[log]`: what is logged and how.
     pub log: LogConfig,
+    /// `[tracing]`: distributed tracing (OpenTelemetry spans exported to Zipkin or OTLP).
+    pub tracing: TracingConfig,
     /// `[clients.<name>]`: the services this one calls.
     pub clients: super::clients::ClientsConfig,
     /// `[app]`: the application's own settings, defined in `src/app.rs`.
@@ -61,6 +63,8 @@ pub struct LogConfig {
     pub level: String,
     /// How log lines look on the console.
     pub format: LogFormat,
+    /// `[log.file]`: an optional daily-rotated file of JSON lines, next to the console.
+    pub file: Option<LogFileConfig>,
 }
 
 impl Default for LogConfig {
@@ -68,7 +72,26 @@ impl Default for LogConfig {
         Self {
             level: "info".to_owned(),
             format: LogFormat::Pretty,
+            file: None,
         }
+    }
+}
+
+/// `[log.file]`: a daily-rotated log file, always JSON lines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogFileConfig {
+    /// The directory of the log files (created when missing); files are named
+    /// `<service>.log.YYYY-MM-DD`.
+    pub dir: PathBuf,
+    /// How many daily files are kept; older ones are deleted.
+    #[serde(default = "LogFileConfig::default_keep_days")]
+    pub keep_days: usize,
+}
+
+impl LogFileConfig {
+    const fn default_keep_days() -> usize {
+        14
     }
 }
 
@@ -80,6 +103,62 @@ pub enum LogFormat {
     Pretty,
     /// One JSON object per line, for log shippers.
     Json,
+}
+
+/// `[tracing]`: OpenTelemetry tracing.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingConfig {
+    /// Whether spans are recorded and exported at all.
+    pub enabled: bool,
+    /// The service name spans are reported under (Zipkin's `localEndpoint.serviceName`).
+    pub service_name: String,
+    /// Where spans go.
+    pub exporter: TraceExporter,
+    /// The Zipkin v2 JSON endpoint, for `exporter = "zipkin"`.
+    pub zipkin_endpoint: String,
+    /// The OTLP/HTTP traces endpoint, for `exporter = "otlp"`.
+    pub otlp_endpoint: String,
+    /// The fraction of new traces that are recorded, from 0.0 to 1.0. A caller's
+    /// sampling decision (B3 or W3C header) is always followed.
+    pub sample_ratio: f64,
+    /// The trace-context header formats read from incoming requests, in order of
+    /// precedence: `b3` (single `b3` and multi `X-B3-*` headers) and `w3c` (`traceparent`).
+    pub propagation: Vec<Propagation>,
+}
+
+impl Default for TracingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            service_name: env!("CARGO_PKG_NAME").to_owned(),
+            exporter: TraceExporter::Zipkin,
+            zipkin_endpoint: "http://127.0.0.1:9411/api/v2/spans".to_owned(),
+            otlp_endpoint: "http://127.0.0.1:4318/v1/traces".to_owned(),
+            sample_ratio: 1.0,
+            propagation: vec![Propagation::B3, Propagation::W3c],
+        }
+    }
+}
+
+/// Where spans are exported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceExporter {
+    /// Zipkin v2 JSON over HTTP.
+    Zipkin,
+    /// OTLP over HTTP (protobuf).
+    Otlp,
+}
+
+/// A trace-context header format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Propagation {
+    /// Zipkin's B3: the single `b3` header or the `X-B3-*` headers.
+    B3,
+    /// W3C Trace Context: `traceparent` and `tracestate`.
+    W3c,
 }
 
 impl Config {

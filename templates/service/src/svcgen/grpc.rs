@@ -7,18 +7,22 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 
-use super::access_log::{AccessLogLayer, Protocol};
+use super::access_log::Protocol;
+use super::observe::ObserveLayer;
+use super::otel::RequestTracing;
 use super::proto::FILE_DESCRIPTOR_SET;
 use super::services;
 use crate::app::AppState;
 
 /// Serves gRPC on `listener` until `shutdown` completes, then drains in-flight calls.
+/// Every call is traced and logged as `tracing` decides.
 ///
 /// # Errors
 /// The reflection descriptors are invalid, or the server fails.
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    tracing: RequestTracing,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -31,7 +35,7 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
         .build_v1()?;
     tonic::transport::Server::builder()
-        .layer(AccessLogLayer::new(Protocol::Grpc))
+        .layer(ObserveLayer::new(Protocol::Grpc, tracing))
         .add_service(health_service)
         .add_service(reflection)
 {%- for service in p.services %}

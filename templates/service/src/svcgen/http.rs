@@ -2,6 +2,7 @@
 //! The HTTP server: health checks for load balancers and orchestrators.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::routing::get;
@@ -10,15 +11,17 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use super::access_log::{AccessLogLayer, Protocol};
+use super::access_log::Protocol;
+use super::observe::ObserveLayer;
+use super::otel::RequestTracing;
 use crate::app::AppState;
 
-/// The HTTP routes of the service.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The HTTP routes of the service, each request traced and logged as `tracing` decides.
+pub fn router(state: Arc<AppState>, tracing: RequestTracing) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(crate::app::http_routes())
-        .layer(AccessLogLayer::new(Protocol::Http))
+        .layer(ObserveLayer::new(Protocol::Http, tracing))
         .with_state(state)
 }
 
@@ -29,6 +32,7 @@ pub fn router(state: Arc<AppState>) -> Router {
 pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
+    tracing: RequestTracing,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let listener = listener.tap_io(|tcp| {
@@ -36,7 +40,8 @@ pub async fn serve(
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
     });
-    axum::serve(listener, router(state))
+    let app = router(state, tracing).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
     Ok(())

@@ -7,12 +7,16 @@ pub mod clients;
 pub mod config;
 pub mod grpc;
 pub mod http;
+pub mod observe;
+pub mod otel;
 pub mod proto;
 pub mod runtime;
 pub mod server;
 pub mod services;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace;
+pub mod zipkin;
 
 /// The stream a server-streaming or bidirectional-streaming handler returns.
 pub type BoxStream<T> = std::pin::Pin<

@@ -11,6 +11,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use super::config::Config;
+use super::otel::RequestTracing;
 use super::{grpc, http};
 use crate::app::AppState;
 
@@ -38,6 +39,8 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
     let grpc_addr = grpc_listener.local_addr()?;
     let http_addr = http_listener.local_addr()?;
 
+    let tracing = RequestTracing::new(&config.tracing);
+
     let stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
     // Whichever server ends first, for whatever reason, stops the other one.
@@ -45,9 +48,15 @@ pub async fn start(config: &Config) -> anyhow::Result<Server> {
     tasks.spawn(grpc::serve(
         grpc_listener,
         Arc::clone(&state),
+        tracing.clone(),
         stop.clone().cancelled_owned(),
     ));
-    let serve_http = http::serve(http_listener, state, stop.clone().cancelled_owned());
+    let serve_http = http::serve(
+        http_listener,
+        state,
+        tracing,
+        stop.clone().cancelled_owned(),
+    );
     tasks.spawn(async move {
         let _guard = guard;
         serve_http.await
