@@ -14,7 +14,7 @@ use std::time::Duration;
 use crate::support::{examples, run, svcgen, text};
 
 /// The target directory every generated project builds into.
-fn shared_target() -> PathBuf {
+pub fn shared_target() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("generated-projects")
 }
 
@@ -63,14 +63,40 @@ fn build_lint_and_test(project: &Path) {
     succeeds(&mut cargo(project, &["test"]));
 }
 
+/// Copies the example project `name` (a project generated and then implemented, with
+/// its lock) into `into`.
+pub fn copy_example(name: &str, into: &Path) -> PathBuf {
+    let source = crate::support::repo().join("examples").join(name);
+    let target = into.join(name);
+    for entry in walkdir::WalkDir::new(&source) {
+        let entry = entry.unwrap();
+        let path = target.join(entry.path().strip_prefix(&source).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&path).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &path).unwrap();
+        }
+    }
+    target
+}
+
 #[test]
 fn every_example_builds_lints_and_passes_its_own_tests() {
     for (example, spec) in examples() {
         if example == "greeter" {
             continue; // the default greeter is covered below, and run for real
         }
-        let spec = spec.to_string_lossy().into_owned();
-        let (_dir, project) = generate(&example, &["--spec", &spec]);
+        let dir = tempfile::tempdir().unwrap();
+        let project = if spec.with_file_name(svcgen::lock::FILE_NAME).is_file() {
+            // A full project: it must be exactly what svcgen generates, plus the user's code.
+            let project = copy_example(&example, dir.path());
+            succeeds(svcgen(&project).arg("check"));
+            project
+        } else {
+            let spec = spec.to_string_lossy().into_owned();
+            succeeds(svcgen(dir.path()).args(["new", &example, "--spec", &spec]));
+            dir.path().join(&example)
+        };
         build_lint_and_test(&project);
     }
 }

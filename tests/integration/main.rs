@@ -7,3 +7,4 @@ mod lifecycle;
 mod sequences;
 mod snapshots;
 mod support;
+mod tracing;

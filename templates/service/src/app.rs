@@ -48,7 +48,7 @@ impl AppState {
     pub async fn new(config: &Config) -> anyhow::Result<Self> {
         Ok(Self {
             config: config.app.clone(),
-            clients: Clients::new(&config.clients)?,
+            clients: Clients::new(config)?,
         })
     }
 }
