@@ -63,6 +63,7 @@ project_templates! {
     ProtoRs => "service/src/svcgen/proto.rs",
     ServicesMod => "service/src/svcgen/services/mod.rs",
     ConfigTests => "service/tests/config.rs",
+    LoggingTests => "service/tests/logging.rs",
     StubGrpcTests => "service/tests/grpc.rs",
     GreeterGrpcTests => "greeter/tests_grpc.rs",
     GreeterClientExample => "greeter/examples_greet.rs",
@@ -255,6 +256,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
         static_template!("service/src/svcgen/telemetry.rs"),
     );
     files.render("tests/config.rs", User, &ConfigTests { p })?;
+    files.render("tests/logging.rs", User, &LoggingTests { p })?;
     match p.flavor {
         Flavor::Greeter => {
             files.render("tests/grpc.rs", User, &GreeterGrpcTests { p })?;
