@@ -6,7 +6,7 @@
 //! events nearly free. JSON lines carry the `trace_id` and `span_id` of the current
 //! OpenTelemetry context: every event logged while a request is handled has them.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
@@ -44,6 +44,7 @@ pub struct Telemetry {
     dispatch: tracing::Dispatch,
     provider: Option<SdkTracerProvider>,
     file_guard: Option<WorkerGuard>,
+    console_guard: WorkerGuard,
 }
 
 /// Builds the pipeline described by `[log]` and `[tracing]` and installs it as the
@@ -92,13 +93,23 @@ impl Telemetry {
             None => (None, None),
         };
 
+        // The console is written by a background thread through a buffer, so a request
+        // never waits for a write system call, and lines leave in batches under load. Not
+        // lossy: when 128k lines are waiting, logging waits instead of dropping lines.
+        let (console, console_guard) =
+            tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .lossy(false)
+                .thread_name("log-console")
+                .finish(std::io::BufWriter::new(std::io::stdout()));
         let pretty = (log.format == LogFormat::Pretty).then(|| {
             tracing_subscriber::fmt::layer()
+                .with_writer(console.clone())
                 .with_ansi(std::io::stdout().is_terminal())
                 .with_filter(log_filter(log))
         });
         let json = (log.format == LogFormat::Json).then(|| {
             tracing_subscriber::fmt::layer()
+                .with_writer(console)
                 .event_format(JsonLines)
                 .with_filter(log_filter(log))
         });
@@ -130,6 +141,7 @@ impl Telemetry {
             dispatch: tracing::Dispatch::new(subscriber),
             provider,
             file_guard,
+            console_guard,
         })
     }
 
@@ -151,6 +163,7 @@ impl Telemetry {
             tracing::warn!(%error, "cannot export the last spans");
         }
         drop(self.file_guard);
+        drop(self.console_guard);
     }
 }
 
@@ -299,14 +312,35 @@ where
 
 /// Appends `"key":"value"` with JSON escaping.
 fn push_entry(line: &mut String, key: &str, value: &str) {
-    push_json(line, &serde_json::Value::from(key));
+    push_json_str(line, key);
     line.push(':');
-    push_json(line, &serde_json::Value::from(value));
+    push_json_str(line, value);
 }
 
-fn push_json(line: &mut String, value: &serde_json::Value) {
-    // Serialising a `Value` into a `String` cannot fail.
-    line.push_str(&value.to_string());
+/// Appends `text` as a JSON string, escaped, without allocating.
+fn push_json_str(line: &mut String, text: &str) {
+    line.push('"');
+    let mut start = 0;
+    for (index, byte) in text.bytes().enumerate() {
+        let escape = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        line.push_str(&text[start..index]);
+        if escape.is_empty() {
+            let _ = write!(line, "\\u{byte:04x}");
+        } else {
+            line.push_str(escape);
+        }
+        start = index + 1;
+    }
+    line.push_str(&text[start..]);
+    line.push('"');
 }
 
 /// The keys the line itself uses; an event field with one of these names is prefixed.
@@ -318,45 +352,84 @@ struct JsonFields<'a> {
 }
 
 impl JsonFields<'_> {
-    fn push(&mut self, field: &Field, value: serde_json::Value) {
+    /// Appends `,"name":` (prefixing names the line itself uses).
+    fn key(&mut self, field: &Field) {
         self.line.push(',');
         let name = field.name();
         if RESERVED.contains(&name) {
-            push_json(self.line, &serde_json::Value::from(format!("field.{name}")));
+            self.line.push_str("\"field.");
+            self.line.push_str(name);
+            self.line.push('"');
         } else {
-            push_json(self.line, &serde_json::Value::from(name));
+            push_json_str(self.line, name);
         }
         self.line.push(':');
-        push_json(self.line, &value);
+    }
+
+    fn number(&mut self, field: &Field, value: impl fmt::Display) {
+        self.key(field);
+        let _ = write!(self.line, "{value}");
+    }
+
+    fn string(&mut self, field: &Field, value: &str) {
+        self.key(field);
+        push_json_str(self.line, value);
     }
 }
 
 impl Visit for JsonFields<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.push(field, serde_json::Value::from(value));
+        if value.is_finite() {
+            self.number(field, value);
+        } else {
+            self.key(field);
+            self.line.push_str("null");
+        }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.push(field, serde_json::Value::from(value));
+        self.number(field, value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.push(field, serde_json::Value::from(value));
+        self.number(field, value);
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.push(field, serde_json::Value::from(value));
+        self.number(field, value);
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.push(field, serde_json::Value::from(value));
+        self.string(field, value);
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.push(field, serde_json::Value::from(value.to_string()));
+        self.string(field, &value.to_string());
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.push(field, serde_json::Value::from(format!("{value:?}")));
+        self.string(field, &format!("{value:?}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped_so_they_parse_back() {
+        for text in [
+            "plain",
+            "quote \" and \\ backslash",
+            "new\nline\ttab\r",
+            "\u{1} bell \u{1f}",
+            "naïve – ✓",
+        ] {
+            let mut line = String::new();
+            push_entry(&mut line, "key \"k\"", text);
+            let parsed: serde_json::Value =
+                serde_json::from_str(&format!("{{{line}}}")).expect("valid JSON");
+            assert_eq!(parsed["key \"k\""], text, "{line}");
+        }
     }
 }
