@@ -4,9 +4,7 @@
 
 use yaml_rust2::{Yaml, YamlLoader};
 
-use svcgen::commands::new::{NewOptions, generate};
-
-use crate::support::examples;
+use crate::support::rendered_examples;
 
 fn yaml(text: &str) -> Yaml {
     let mut documents = YamlLoader::load_from_str(text).expect("valid YAML");
@@ -30,13 +28,7 @@ fn ports(container: &Yaml) -> Vec<(String, i64)> {
 
 #[test]
 fn deployment_files_are_valid_and_agree_with_the_project() {
-    for (example, spec) in examples() {
-        let generated = generate(&NewOptions {
-            name: example.clone(),
-            spec: Some(spec),
-            ..NewOptions::default()
-        })
-        .unwrap();
+    for (example, generated) in rendered_examples() {
         let file = |path: &str| {
             generated
                 .files

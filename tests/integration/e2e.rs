@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::support::{examples, run, svcgen, text};
+use crate::support::{edit, examples, run, svcgen, text};
 
 /// The target directory every generated project builds into.
 pub fn shared_target() -> PathBuf {
@@ -140,12 +140,6 @@ fn http_get(addr: &str, path: &str) -> String {
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
-}
-
-fn edit(project: &Path, path: &str, change: impl FnOnce(&str) -> String) {
-    let path = project.join(path);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, change(&text)).unwrap();
 }
 
 #[test]

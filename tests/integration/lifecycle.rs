@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use similar::{ChangeTag, TextDiff};
 
-use crate::support::{run, svcgen, text, text_tree, tree};
+use crate::support::{edit, run, svcgen, text, text_tree, tree};
 
 /// A new greeter project `demo` in a temporary directory.
 pub fn new_project() -> (tempfile::TempDir, PathBuf) {
@@ -59,12 +59,6 @@ fn mtimes(project: &Path) -> BTreeMap<PathBuf, SystemTime> {
             (path, modified)
         })
         .collect()
-}
-
-fn edit(project: &Path, path: &str, change: impl FnOnce(&str) -> String) {
-    let path = project.join(path);
-    let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, change(&text)).unwrap();
 }
 
 /// Only insertions between `before` and `after`.

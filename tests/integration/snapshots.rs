@@ -4,17 +4,11 @@
 use svcgen::commands::new::{NewOptions, generate};
 use svcgen::render::Owner;
 
-use crate::support::examples;
+use crate::support::rendered_examples;
 
 #[test]
 fn every_rendered_file_of_every_example() {
-    for (example, spec) in examples() {
-        let generated = generate(&NewOptions {
-            name: example.clone(),
-            spec: Some(spec),
-            ..NewOptions::default()
-        })
-        .unwrap_or_else(|error| panic!("{example}: {error:#}"));
+    for (example, generated) in rendered_examples() {
         let mut settings = insta::Settings::clone_current();
         settings.set_snapshot_path("snapshots");
         settings.set_prepend_module_to_snapshot(false);
@@ -53,13 +47,7 @@ fn the_default_greeter_is_the_greeter_example() {
 
 #[test]
 fn managed_rust_files_carry_the_generated_marker_and_user_files_do_not() {
-    for (example, spec) in examples() {
-        let generated = generate(&NewOptions {
-            name: example.clone(),
-            spec: Some(spec),
-            ..NewOptions::default()
-        })
-        .unwrap();
+    for (example, generated) in rendered_examples() {
         for file in generated
             .files
             .iter()

@@ -55,6 +55,29 @@ pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
         .collect()
 }
 
+/// Rewrites the file `path` of `project` with `change` — a user's hand edit.
+pub fn edit(project: &Path, path: &str, change: impl FnOnce(&str) -> String) {
+    let path = project.join(path);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, change(&text)).unwrap();
+}
+
+/// Every example rendered in memory, as `svcgen new <example> --spec <its spec>` would.
+pub fn rendered_examples() -> Vec<(String, svcgen::project::Generated)> {
+    examples()
+        .into_iter()
+        .map(|(example, spec)| {
+            let generated = svcgen::commands::new::generate(&svcgen::commands::new::NewOptions {
+                name: example.clone(),
+                spec: Some(spec),
+                ..Default::default()
+            })
+            .unwrap_or_else(|error| panic!("{example}: {error:#}"));
+            (example, generated)
+        })
+        .collect()
+}
+
 /// Every file under `dir` as text.
 pub fn text_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
     tree(dir)
