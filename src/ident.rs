@@ -78,6 +78,16 @@ pub fn join_snake(parts: &[&str]) -> String {
         .join("_")
 }
 
+/// A proto name qualified by its package: `greeter.v1` + `Greeter` → `greeter.v1.Greeter`.
+#[must_use]
+pub fn qualify(package: &str, name: &str) -> String {
+    if package.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{package}.{name}")
+    }
+}
+
 /// The module path prost gives a proto package: `foo.v1` → `["foo", "v1"]`.
 #[must_use]
 pub fn package_modules(package: &str) -> Vec<String> {

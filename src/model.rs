@@ -246,7 +246,7 @@ fn build_client(
     let services: Vec<String> = file
         .service
         .iter()
-        .map(|service| qualify(file.package(), service.name()))
+        .map(|service| ident::qualify(file.package(), service.name()))
         .collect();
     let service = match &client.service {
         Some(wanted) => services
@@ -317,7 +317,7 @@ fn build_service(
 ) -> Result<Service, Error> {
     let proto_name = service.name().to_owned();
     let package = file.package();
-    let full_name = qualify(package, &proto_name);
+    let full_name = ident::qualify(package, &proto_name);
     let trait_name = ident::to_upper_camel(&proto_name);
     let module = ident::to_snake(&proto_name);
     let service_path = [6, i32::try_from(index).unwrap_or(i32::MAX)];
@@ -427,14 +427,6 @@ fn check_unique_modules(services: &[Service]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-fn qualify(package: &str, name: &str) -> String {
-    if package.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{package}.{name}")
-    }
 }
 
 /// The leading comment at a source location, as doc lines.

@@ -73,7 +73,7 @@ pub fn run(
     let found = find_service(&compiled, service_path)?;
     let file = found.file;
     let service = &file.service[found.index];
-    let full_service = qualify(file.package(), service.name());
+    let full_service = ident::qualify(file.package(), service.name());
 
     if !is_identifier(rpc_name) {
         return Err(invalid(
@@ -253,14 +253,6 @@ struct FoundService<'a> {
     index: usize,
 }
 
-fn qualify(package: &str, name: &str) -> String {
-    if package.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{package}.{name}")
-    }
-}
-
 /// Finds a service of the root protos by simple or fully qualified name.
 fn find_service<'a>(compiled: &'a Compiled, name: &str) -> Result<FoundService<'a>, Error> {
     let name = name.trim_start_matches('.');
@@ -273,7 +265,7 @@ fn find_service<'a>(compiled: &'a Compiled, name: &str) -> Result<FoundService<'
         .filter(|file| compiled.roots.iter().any(|root| root == file.name()))
     {
         for (index, service) in file.service.iter().enumerate() {
-            let full = qualify(file.package(), service.name());
+            let full = ident::qualify(file.package(), service.name());
             if full == name || service.name() == name {
                 matches.push(FoundService { file, index });
             }
@@ -313,12 +305,15 @@ impl<'a> TypeIndex<'a> {
             prefix: &str,
             message: &'a DescriptorProto,
         ) {
-            let name = qualify(prefix, message.name());
+            let name = ident::qualify(prefix, message.name());
             for nested in &message.nested_type {
                 add(types, file, &name, nested);
             }
             for nested in &message.enum_type {
-                types.insert(qualify(&name, nested.name()), (Kind::Enum, file, None));
+                types.insert(
+                    ident::qualify(&name, nested.name()),
+                    (Kind::Enum, file, None),
+                );
             }
             types.insert(name, (Kind::Message, file, Some(message)));
         }
@@ -329,7 +324,7 @@ impl<'a> TypeIndex<'a> {
             }
             for item in &file.enum_type {
                 types.insert(
-                    qualify(file.package(), item.name()),
+                    ident::qualify(file.package(), item.name()),
                     (Kind::Enum, file.name(), None),
                 );
             }
@@ -351,7 +346,7 @@ impl<'a> TypeIndex<'a> {
         }
         let mut scope = package.to_owned();
         loop {
-            let candidate = qualify(&scope, name);
+            let candidate = ident::qualify(&scope, name);
             if let Some((kind, file, message)) = self.types.get(&candidate) {
                 return Some((candidate, *kind, *file, *message));
             }

@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::support::{edit, examples, run, svcgen, text};
 
 /// The target directory every generated project builds into.
@@ -101,45 +103,89 @@ fn every_example_builds_lints_and_passes_its_own_tests() {
     }
 }
 
-/// A running service, killed if the test fails before it stops it.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// A running service: its JSON log lines, and its addresses.
+pub struct Service {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Where its gRPC server listens.
+    pub grpc_addr: String,
+    /// Where its HTTP server listens.
+    pub http_addr: String,
 }
 
-/// Waits for the JSON log line that carries the bound addresses.
-fn bound_addrs(lines: &mpsc::Receiver<String>) -> (String, String) {
-    loop {
-        let line = lines
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the service logs its addresses");
-        if line.contains("serving gRPC and HTTP") {
-            let field = |name: &str| {
-                let start = line.find(&format!("\"{name}\":\"")).expect(name) + name.len() + 4;
-                line[start..].split('"').next().unwrap().to_owned()
-            };
-            return (field("grpc_addr"), field("http_addr"));
+impl Service {
+    pub fn start(project: &Path, binary: &str, env: &[(&str, String)]) -> Self {
+        let mut command = Command::new(shared_target().join("debug").join(binary));
+        command
+            .current_dir(project)
+            .env("APP__SERVER__GRPC_ADDR", "127.0.0.1:0")
+            .env("APP__SERVER__HTTP_ADDR", "127.0.0.1:0")
+            .env("APP__LOG__FORMAT", "json")
+            .env("APP__LOG__LEVEL", "info")
+            .stdout(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("the service starts");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = sender.send(line);
+            }
+        });
+        let line = loop {
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .expect("the service logs its addresses");
+            if line.contains("serving gRPC and HTTP") {
+                break line;
+            }
+        };
+        let line: Value = serde_json::from_str(&line).unwrap();
+        Self {
+            child,
+            lines,
+            grpc_addr: line["grpc_addr"].as_str().unwrap().to_owned(),
+            http_addr: line["http_addr"].as_str().unwrap().to_owned(),
         }
     }
+
+    /// SIGTERM (which flushes the spans), then every log line.
+    pub fn stop(mut self) -> Vec<Value> {
+        succeeds(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
+        assert!(self.child.wait().unwrap().success());
+        self.lines
+            .try_iter()
+            .filter_map(|line| serde_json::from_str(&line).ok())
+            .collect()
+    }
 }
 
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect to the HTTP server");
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+pub fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    response
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    (head.to_owned(), body.to_owned())
 }
 
 #[test]
@@ -199,24 +245,8 @@ fn the_default_greeter_serves_all_four_rpcs_and_keeps_doing_so_after_add_rpc() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("grpc_port"), "{stderr}");
 
-    let mut child = Command::new(&binary)
-        .current_dir(&project)
-        .env("APP__SERVER__GRPC_ADDR", "127.0.0.1:0")
-        .env("APP__SERVER__HTTP_ADDR", "127.0.0.1:0")
-        .env("APP__LOG__FORMAT", "json")
-        .env("APP__LOG__LEVEL", "info")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the service starts");
-    let stdout = child.stdout.take().unwrap();
-    let running = Running(child);
-    let (sender, lines) = mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let (grpc_addr, http_addr) = bound_addrs(&lines);
+    let service = Service::start(&project, "demo", &[]);
+    let (grpc_addr, http_addr) = (service.grpc_addr.clone(), service.http_addr.clone());
 
     let output = run(Command::new(&client).args([format!("http://{grpc_addr}"), "Ada".to_owned()]));
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -234,32 +264,26 @@ fn the_default_greeter_serves_all_four_rpcs_and_keeps_doing_so_after_add_rpc() {
         ]
     );
 
-    let response = http_get(&http_addr, "/healthz");
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+    let (head, body) = get(&http_addr, "/healthz", &[]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, r#"{"status":"ok"}"#);
 
-    // SIGTERM: a graceful stop with exit code 0.
-    let mut running = running;
-    succeeds(Command::new("kill").args(["-TERM", &running.0.id().to_string()]));
-    let status = running.0.wait().expect("the service stops");
-    assert!(status.success(), "exit status after SIGTERM: {status}");
-    reader.join().unwrap();
-    let logs: Vec<String> = lines.try_iter().collect();
+    // SIGTERM: a graceful stop with exit code 0, and one access line per request.
+    let logs = service.stop();
     let access = logs
         .iter()
-        .find(|line| line.contains("\"method\":\"greeter.v1.Greeter/SayHello\""))
+        .find(|line| line["target"] == "access" && line["method"] == "greeter.v1.Greeter/SayHello")
         .unwrap_or_else(|| panic!("an access line for SayHello in {logs:#?}"));
+    assert_eq!(access["status"], "OK", "{access}");
+    assert!(access["latency_ms"].is_f64(), "{access}");
     assert!(
-        access.contains("\"status\":\"OK\"") && access.contains("latency_ms"),
-        "{access}"
-    );
-    assert!(
-        access.contains("\"trace_id\":\""),
+        access["trace_id"].is_string(),
         "every request has a trace id: {access}"
     );
     assert!(
-        logs.iter()
-            .any(|line| line.contains("GET") && line.contains("/healthz") && line.contains("200")),
+        logs.iter().any(|line| line["target"] == "access"
+            && line["route"] == "/healthz"
+            && line["status"] == 200),
         "an access line for /healthz in {logs:#?}"
     );
 }

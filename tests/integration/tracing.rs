@@ -5,13 +5,12 @@
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::e2e::{cargo, copy_example, shared_target, succeeds};
+use crate::e2e::{Service, cargo, copy_example, get, succeeds};
 
 /// A Zipkin collector: records the spans of every `POST /api/v2/spans`.
 struct Collector {
@@ -77,89 +76,6 @@ fn serve_connection(stream: TcpStream, recorded: &Mutex<Vec<Value>>) {
             .write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
             .unwrap();
     }
-}
-
-/// A running service: its JSON log lines, and its addresses.
-struct Service {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    grpc_addr: String,
-    http_addr: String,
-}
-
-impl Service {
-    fn start(project: &Path, binary: &str, env: &[(&str, String)]) -> Self {
-        let mut command = Command::new(shared_target().join("debug").join(binary));
-        command
-            .current_dir(project)
-            .env("APP__SERVER__GRPC_ADDR", "127.0.0.1:0")
-            .env("APP__SERVER__HTTP_ADDR", "127.0.0.1:0")
-            .env("APP__LOG__FORMAT", "json")
-            .env("APP__LOG__LEVEL", "info")
-            .stdout(Stdio::piped());
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let mut child = command.spawn().expect("the service starts");
-        let stdout = child.stdout.take().unwrap();
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = sender.send(line);
-            }
-        });
-        let line = loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(60))
-                .expect("the service logs its addresses");
-            if line.contains("serving gRPC and HTTP") {
-                break line;
-            }
-        };
-        let line: Value = serde_json::from_str(&line).unwrap();
-        Self {
-            child,
-            lines,
-            grpc_addr: line["grpc_addr"].as_str().unwrap().to_owned(),
-            http_addr: line["http_addr"].as_str().unwrap().to_owned(),
-        }
-    }
-
-    /// SIGTERM (which flushes the spans), then every log line.
-    fn stop(mut self) -> Vec<Value> {
-        succeeds(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        assert!(self.child.wait().unwrap().success());
-        self.lines
-            .try_iter()
-            .filter_map(|line| serde_json::from_str(&line).ok())
-            .collect()
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn get(addr: &str, path: &str, headers: &[(&str, &str)]) -> (String, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let extra: String = headers
-        .iter()
-        .map(|(name, value)| format!("{name}: {value}\r\n"))
-        .collect();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra}Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head.to_owned(), body.to_owned())
 }
 
 fn epoch_micros() -> u64 {
