@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::format::{self, Formatted};
 use crate::lock::Lock;
 use crate::model::Project;
+use crate::plan::Plan;
 use crate::proto::{self, ProtoInput};
 use crate::render::{self, GeneratedFile};
 use crate::spec::{self, Spec};
@@ -106,6 +107,14 @@ impl Existing {
             includes: self.spec.include_dirs(&self.root),
             memory: overlay,
         }
+    }
+
+    /// Plans writing `files` into the project against its lock.
+    ///
+    /// # Errors
+    /// A file of the project cannot be read.
+    pub fn plan(&self, files: &[GeneratedFile], force: bool) -> std::io::Result<Plan> {
+        Plan::new(&self.root, files, self.lock.as_ref(), force)
     }
 
     /// Renders the project from its spec and protos (with `overlay`).

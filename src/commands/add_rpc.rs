@@ -10,7 +10,6 @@ use prost_types::{DescriptorProto, FileDescriptorProto};
 use super::{Output, carry_out};
 use crate::error::Error;
 use crate::ident;
-use crate::plan::Plan;
 use crate::project::Existing;
 use crate::proto::{self, Compiled};
 use crate::proto_edit::{self, HttpBinding, NewMessage, NewRpc, Span};
@@ -206,7 +205,7 @@ pub fn run(
     if new_rpc.http.is_some() {
         add_embedded_protos(&project, &mut files);
     }
-    let plan = Plan::new(&project.root, &files, project.lock.as_ref(), false)?;
+    let plan = project.plan(&files, false)?;
     carry_out(
         &plan,
         &project.root,

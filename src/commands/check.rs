@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::error::Error;
-use crate::plan::{Action, Plan};
+use crate::plan::Action;
 use crate::project::Existing;
 
 /// The options of `svcgen check`.
@@ -21,12 +21,7 @@ pub struct CheckOptions {
 pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let project = Existing::open(options.project.as_deref())?;
     let generated = project.generate(BTreeMap::new())?;
-    let plan = Plan::new(
-        &project.root,
-        &generated.files,
-        project.lock.as_ref(),
-        false,
-    )?;
+    let plan = project.plan(&generated.files, false)?;
     for entry in plan.with(Action::Stale) {
         writeln!(
             out,

@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::{Output, carry_out};
-use crate::plan::Plan;
 use crate::project::Existing;
 
 /// The options of `svcgen generate`.
@@ -29,12 +28,7 @@ pub fn run(
 ) -> anyhow::Result<()> {
     let project = Existing::open(options.project.as_deref())?;
     let generated = project.generate(BTreeMap::new())?;
-    let plan = Plan::new(
-        &project.root,
-        &generated.files,
-        project.lock.as_ref(),
-        options.force,
-    )?;
+    let plan = project.plan(&generated.files, options.force)?;
     carry_out(
         &plan,
         &project.root,
