@@ -235,6 +235,16 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     );
     files.render("src/svcgen/proto.rs", Managed, &ProtoRs { p })?;
     files.add(
+        "src/svcgen/log_format.rs",
+        Managed,
+        static_template!("service/src/svcgen/log_format.rs"),
+    );
+    files.add(
+        "src/svcgen/log_writer.rs",
+        Managed,
+        static_template!("service/src/svcgen/log_writer.rs"),
+    );
+    files.add(
         "src/svcgen/runtime.rs",
         Managed,
         static_template!("service/src/svcgen/runtime.rs"),

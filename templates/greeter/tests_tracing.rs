@@ -453,7 +453,7 @@ async fn log_lines_of_a_request_carry_its_trace_id() {
         assert_eq!(say_hello["trace_id"], trace_id);
         assert_eq!(say_hello["status"], "OK");
         assert_eq!(say_hello["level"], "INFO");
-        assert!(say_hello["latency_ms"].is_f64());
+        assert!(say_hello["latency_us"].is_u64());
         assert!(
             say_hello["peer"]
                 .as_str()

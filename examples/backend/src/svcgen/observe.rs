@@ -10,16 +10,15 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use http::{HeaderMap, Request, Response};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderName, Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use opentelemetry::context::FutureExt as _;
 use tonic::Code;
 use tower::{Layer, Service};
-use tracing::Instrument as _;
 use tracing::field::Empty;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-use super::access_log::{self, Entry, Outcome, Protocol};
+use super::access_log::{self, Entry, Outcome, Protocol, Route};
 use super::otel::{Decision, RequestTracing};
 use super::telemetry::REQUEST_SPAN_TARGET;
 
@@ -61,13 +60,11 @@ pub struct Observe<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Observe<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Future: Send + 'static,
-    S::Error: 'static,
-    ResBody: Body + 'static,
+    ResBody: Body,
 {
     type Response = Response<ObservedBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+    type Future = ObserveFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -80,61 +77,105 @@ where
             peer: peer(&request),
             started: Instant::now(),
         };
-        match self.tracing.decide(request.headers(), &entry.route) {
+        match self.tracing.decide(request.headers(), entry.route.as_str()) {
             Decision::Record(parent) => {
                 let span = server_span(self.protocol, &entry);
                 // Fails only when no OpenTelemetry layer is installed: nothing to record.
                 let _ = span.set_parent(parent);
-                let response = span.in_scope(|| self.inner.call(request));
-                let finish = Finish::new(self.protocol, entry, Some(span.clone()), None);
-                Box::pin(observe(response.instrument(span), finish))
+                let inner = span.in_scope(|| self.inner.call(request));
+                ObserveFuture {
+                    inner,
+                    context: None,
+                    span: Some(span.clone()),
+                    finish: Some(Finish::new(self.protocol, entry, Some(span), None)),
+                }
             }
             Decision::Skip(context) => {
-                let response = {
+                let inner = {
                     let _attached = context.clone().attach();
                     self.inner.call(request)
                 };
-                let finish = Finish::new(self.protocol, entry, None, Some(context.clone()));
-                Box::pin(observe(response.with_context(context), finish))
+                ObserveFuture {
+                    inner,
+                    context: Some(context.clone()),
+                    span: None,
+                    finish: Some(Finish::new(self.protocol, entry, None, Some(context))),
+                }
             }
         }
     }
 }
 
-async fn observe<F, B, E>(response: F, mut finish: Finish) -> Result<Response<ObservedBody<B>>, E>
+pin_project_lite::pin_project! {
+    /// The response future of [`Observe`]: polls the inner future inside the request's
+    /// span or trace context, then hands the request's end to the response body.
+    pub struct ObserveFuture<F> {
+        #[pin]
+        inner: F,
+        context: Option<opentelemetry::Context>,
+        span: Option<tracing::Span>,
+        finish: Option<Finish>,
+    }
+}
+
+impl<F, B, E> Future for ObserveFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
     B: Body,
 {
-    match response.await {
-        Ok(response) => {
-            finish.outcome = head_outcome(finish.protocol, &response);
-            let finish = if response.body().is_end_stream() {
-                // No body (e.g. a trailers-only gRPC error): the request ends here.
-                let outcome = finish.outcome;
-                finish.finish(outcome, false);
-                None
-            } else {
-                Some(finish)
-            };
-            Ok(response.map(|inner| ObservedBody { inner, finish }))
-        }
-        Err(error) => {
-            finish.finish(Outcome::Failed, false);
-            Err(error)
-        }
+    type Output = Result<Response<ObservedBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = {
+            let _attached = this.context.clone().map(opentelemetry::Context::attach);
+            let _entered = this.span.as_ref().map(tracing::Span::enter);
+            ready!(this.inner.poll(cx))
+        };
+        let Some(mut finish) = this.finish.take() else {
+            // Polled again after it completed: a bug of the caller, which `Future` allows
+            // to go unanswered.
+            return Poll::Pending;
+        };
+        Poll::Ready(match result {
+            Ok(response) => {
+                finish.outcome = head_outcome(finish.protocol, &response);
+                let finish = if response.body().is_end_stream() {
+                    // No body (e.g. a trailers-only gRPC error): the request ends here.
+                    let outcome = finish.outcome;
+                    finish.finish(outcome, false);
+                    None
+                } else {
+                    Some(finish)
+                };
+                Ok(response.map(|inner| ObservedBody { inner, finish }))
+            }
+            Err(error) => {
+                finish.finish(Outcome::Failed, false);
+                Err(error)
+            }
+        })
     }
 }
 
 /// gRPC: `package.Service/Method`; HTTP: the matched route template, else the path.
-fn route<B>(protocol: Protocol, request: &Request<B>) -> String {
+fn route<B>(protocol: Protocol, request: &Request<B>) -> Route {
+    let path = || {
+        request
+            .uri()
+            .path_and_query()
+            .cloned()
+            .unwrap_or_else(|| PathAndQuery::from_static("/"))
+    };
     match protocol {
-        Protocol::Grpc => request.uri().path().trim_start_matches('/').to_owned(),
+        Protocol::Grpc => Route::Grpc(path()),
         Protocol::Http => request
             .extensions()
             .get::<axum::extract::MatchedPath>()
-            .map_or_else(|| request.uri().path(), axum::extract::MatchedPath::as_str)
-            .to_owned(),
+            .map_or_else(
+                || Route::Path(path()),
+                |matched| Route::Matched(matched.clone()),
+            ),
     }
 }
 
@@ -160,6 +201,7 @@ fn server_span(protocol: Protocol, entry: &Entry) -> tracing::Span {
         Protocol::Grpc => {
             let (service, method) = entry
                 .route
+                .as_str()
                 .split_once('/')
                 .unwrap_or((entry.route.as_str(), ""));
             tracing::info_span!(
@@ -178,7 +220,7 @@ fn server_span(protocol: Protocol, entry: &Entry) -> tracing::Span {
             )
         }
         Protocol::Http => {
-            let name = format!("{} {}", entry.method, entry.route);
+            let name = format!("{} {}", entry.method, entry.route.as_str());
             tracing::info_span!(
                 target: REQUEST_SPAN_TARGET,
                 "http.server",
@@ -205,11 +247,17 @@ fn head_outcome<B>(protocol: Protocol, response: &Response<B>) -> Outcome {
 }
 
 fn grpc_status(headers: &HeaderMap) -> Option<Code> {
-    headers
-        .get("grpc-status")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<i32>().ok())
-        .map(Code::from)
+    static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
+    // A response has a handful of headers: a scan is cheaper than hashing the name.
+    let (_, value) = headers.iter().find(|(name, _)| **name == GRPC_STATUS)?;
+    let value = value.as_bytes();
+    if value.is_empty() || value.len() > 2 || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let code = value
+        .iter()
+        .fold(0, |code, digit| code * 10 + i32::from(digit - b'0'));
+    Some(Code::from(code))
 }
 
 /// What remains to be done when a request ends: close its span and log its line.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{
     Link, SpanContext, SpanKind, TraceContextExt as _, TraceId, TraceState,
@@ -185,6 +185,9 @@ pub struct RequestTracing {
     enabled: bool,
     sampler: Sampler,
     propagators: Arc<[Box<dyn TextMapPropagator + Send + Sync>]>,
+    /// The headers that carry a trace id in the configured formats: without one of them
+    /// a request starts a new trace, and the propagators need not look further.
+    carriers: Arc<[HeaderName]>,
 }
 
 impl std::fmt::Debug for RequestTracing {
@@ -201,6 +204,15 @@ impl RequestTracing {
     /// The decisions described by `[tracing]`.
     #[must_use]
     pub fn new(config: &TracingConfig) -> Self {
+        let carriers: Vec<HeaderName> = config
+            .propagation
+            .iter()
+            .flat_map(|propagation| match propagation {
+                Propagation::B3 => &["b3", "x-b3-traceid"][..],
+                Propagation::W3c => &["traceparent"][..],
+            })
+            .map(|name| HeaderName::from_static(name))
+            .collect();
         let propagators: Vec<Box<dyn TextMapPropagator + Send + Sync>> = config
             .propagation
             .iter()
@@ -219,12 +231,21 @@ impl RequestTracing {
                 config.sample_ratio,
             ))),
             propagators: propagators.into(),
+            carriers: carriers.into(),
         }
     }
 
     /// The caller's trace context, from the first configured format present in `headers`.
     #[must_use]
     pub fn extract(&self, headers: &HeaderMap) -> Context {
+        // Requests carry a handful of headers: one pass over them is cheaper than a
+        // lookup per carrier.
+        if !headers
+            .keys()
+            .any(|name| self.carriers.iter().any(|carrier| carrier == name))
+        {
+            return Context::new();
+        }
         let extractor = HeaderExtractor(headers);
         for propagator in self.propagators.iter() {
             let context = propagator.extract(&extractor);

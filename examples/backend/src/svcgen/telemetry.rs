@@ -6,26 +6,21 @@
 //! events nearly free. JSON lines carry the `trace_id` and `span_id` of the current
 //! OpenTelemetry context: every event logged while a request is handled has them.
 
-use std::fmt::{self, Write as _};
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
 use opentelemetry::trace::{TraceContextExt as _, TracerProvider as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
-use tracing::{Event, Metadata, Subscriber};
-use tracing_appender::non_blocking::WorkerGuard;
+use tracing::{Metadata, Subscriber};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime as _, SystemTime};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
-use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer as _};
 
 use super::config::{Config, LogConfig, LogFormat};
+use super::log_format::JsonLines;
+use super::log_writer::{BatchWriter, FlushGuard};
 use super::otel;
 
 /// The target of the server span of each sampled request; only OpenTelemetry sees it.
@@ -43,8 +38,8 @@ const SHUTDOWN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 pub struct Telemetry {
     dispatch: tracing::Dispatch,
     provider: Option<SdkTracerProvider>,
-    file_guard: Option<WorkerGuard>,
-    console_guard: WorkerGuard,
+    file_guard: Option<FlushGuard>,
+    console_guard: FlushGuard,
 }
 
 /// Builds the pipeline described by `[log]` and `[tracing]` and installs it as the
@@ -87,20 +82,17 @@ impl Telemetry {
                     .max_log_files(file.keep_days.max(1))
                     .build(&file.dir)
                     .with_context(|| format!("cannot open a log file in {}", file.dir.display()))?;
-                let (writer, guard) = tracing_appender::non_blocking(appender);
+                let (writer, guard) = BatchWriter::spawn("log-file", appender)
+                    .context("cannot start the log file writer")?;
                 (Some(writer), Some(guard))
             }
             None => (None, None),
         };
 
-        // The console is written by a background thread through a buffer, so a request
-        // never waits for a write system call, and lines leave in batches under load. Not
-        // lossy: when 128k lines are waiting, logging waits instead of dropping lines.
-        let (console, console_guard) =
-            tracing_appender::non_blocking::NonBlockingBuilder::default()
-                .lossy(false)
-                .thread_name("log-console")
-                .finish(std::io::BufWriter::new(std::io::stdout()));
+        // Lines leave in batches from a background thread (see `log_writer`), so a request
+        // never waits for a system call or wakes a thread to log.
+        let (console, console_guard) = BatchWriter::spawn("log-console", std::io::stdout())
+            .context("cannot start the console log writer")?;
         let pretty = (log.format == LogFormat::Pretty).then(|| {
             tracing_subscriber::fmt::layer()
                 .with_writer(console.clone())
@@ -263,173 +255,5 @@ impl<S: Subscriber> Filter<S> for SpanFilter {
 
     fn on_close(&self, id: tracing::span::Id, ctx: Context<'_, S>) {
         Filter::<S>::on_close(&self.level, id, ctx);
-    }
-}
-
-/// One flat JSON object per line: `timestamp` (RFC 3339), `level`, `target`, `message`,
-/// the event's fields, and `trace_id`/`span_id` inside a traced request.
-struct JsonLines;
-
-impl<S, N> FormatEvent<S, N> for JsonLines
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let mut timestamp = String::with_capacity(32);
-        SystemTime.format_time(&mut Writer::new(&mut timestamp))?;
-        let mut line = String::with_capacity(256);
-        line.push('{');
-        push_entry(&mut line, "timestamp", &timestamp);
-        line.push(',');
-        push_entry(&mut line, "level", event.metadata().level().as_str());
-        line.push(',');
-        push_entry(&mut line, "target", event.metadata().target());
-        let mut visitor = JsonFields { line: &mut line };
-        event.record(&mut visitor);
-        let ids = opentelemetry::Context::map_current(|cx| {
-            let span = cx.span();
-            let context = span.span_context();
-            context
-                .is_valid()
-                .then(|| (context.trace_id(), context.span_id()))
-        });
-        if let Some((trace_id, span_id)) = ids {
-            line.push(',');
-            push_entry(&mut line, "trace_id", &trace_id.to_string());
-            line.push(',');
-            push_entry(&mut line, "span_id", &span_id.to_string());
-        }
-        line.push('}');
-        writeln!(writer, "{line}")
-    }
-}
-
-/// Appends `"key":"value"` with JSON escaping.
-fn push_entry(line: &mut String, key: &str, value: &str) {
-    push_json_str(line, key);
-    line.push(':');
-    push_json_str(line, value);
-}
-
-/// Appends `text` as a JSON string, escaped, without allocating.
-fn push_json_str(line: &mut String, text: &str) {
-    line.push('"');
-    let mut start = 0;
-    for (index, byte) in text.bytes().enumerate() {
-        let escape = match byte {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
-            _ => continue,
-        };
-        line.push_str(&text[start..index]);
-        if escape.is_empty() {
-            let _ = write!(line, "\\u{byte:04x}");
-        } else {
-            line.push_str(escape);
-        }
-        start = index + 1;
-    }
-    line.push_str(&text[start..]);
-    line.push('"');
-}
-
-/// The keys the line itself uses; an event field with one of these names is prefixed.
-const RESERVED: &[&str] = &["timestamp", "level", "target", "trace_id", "span_id"];
-
-/// Appends each field of an event as `,"name":value`.
-struct JsonFields<'a> {
-    line: &'a mut String,
-}
-
-impl JsonFields<'_> {
-    /// Appends `,"name":` (prefixing names the line itself uses).
-    fn key(&mut self, field: &Field) {
-        self.line.push(',');
-        let name = field.name();
-        if RESERVED.contains(&name) {
-            self.line.push_str("\"field.");
-            self.line.push_str(name);
-            self.line.push('"');
-        } else {
-            push_json_str(self.line, name);
-        }
-        self.line.push(':');
-    }
-
-    fn number(&mut self, field: &Field, value: impl fmt::Display) {
-        self.key(field);
-        let _ = write!(self.line, "{value}");
-    }
-
-    fn string(&mut self, field: &Field, value: &str) {
-        self.key(field);
-        push_json_str(self.line, value);
-    }
-}
-
-impl Visit for JsonFields<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        if value.is_finite() {
-            self.number(field, value);
-        } else {
-            self.key(field);
-            self.line.push_str("null");
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.number(field, value);
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.number(field, value);
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.number(field, value);
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.string(field, value);
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.string(field, &value.to_string());
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.string(field, &format!("{value:?}"));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_strings_are_escaped_so_they_parse_back() {
-        for text in [
-            "plain",
-            "quote \" and \\ backslash",
-            "new\nline\ttab\r",
-            "\u{1} bell \u{1f}",
-            "naïve – ✓",
-        ] {
-            let mut line = String::new();
-            push_entry(&mut line, "key \"k\"", text);
-            let parsed: serde_json::Value =
-                serde_json::from_str(&format!("{{{line}}}")).expect("valid JSON");
-            assert_eq!(parsed["key \"k\""], text, "{line}");
-        }
     }
 }

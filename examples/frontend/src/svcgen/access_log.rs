@@ -2,12 +2,16 @@
 //! One log line per request, for both servers (target `access`): method or route,
 //! status, latency and peer. Written by [`super::observe`] when the response ends.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use axum::extract::MatchedPath;
+use http::uri::PathAndQuery;
 use http::{Method, StatusCode};
 use tonic::Code;
 
+use super::log_format::decimal;
 use super::telemetry::ACCESS_TARGET;
 
 /// Which server a request came to; it decides how the status is read.
@@ -32,14 +36,37 @@ pub enum Outcome {
     Cancelled,
 }
 
+/// What a request is logged and traced as; holds the request's own path, uncopied.
+#[derive(Debug, Clone)]
+pub enum Route {
+    /// A gRPC method: the path `/package.Service/Method`, shown without its first `/`.
+    Grpc(PathAndQuery),
+    /// An HTTP request that matched this route template.
+    Matched(MatchedPath),
+    /// An HTTP request that matched no route: its path.
+    Path(PathAndQuery),
+}
+
+impl Route {
+    /// `package.Service/Method` for gRPC; the route template, or the path when no route
+    /// matched, for HTTP.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Grpc(path) => path.path().strip_prefix('/').unwrap_or(path.path()),
+            Self::Matched(matched) => matched.as_str(),
+            Self::Path(path) => path.path(),
+        }
+    }
+}
+
 /// What the access line says about a request, gathered when it arrives.
 #[derive(Debug)]
 pub struct Entry {
     /// The HTTP method.
     pub method: Method,
-    /// `package.Service/Method` for gRPC; the route template (or the path when no route
-    /// matched) for HTTP.
-    pub route: String,
+    /// What the request is logged as.
+    pub route: Route,
     /// The client's address, when known.
     pub peer: Option<SocketAddr>,
     /// When the request arrived.
@@ -50,21 +77,25 @@ impl Entry {
     /// Logs the access line of a request that ended with `outcome`; `aborted` when the
     /// client went away before the response was complete.
     pub fn log(&self, outcome: Outcome, aborted: bool) {
-        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        let method = &self.route;
-        let peer = self.peer.map(tracing::field::display);
+        if !self.enabled(outcome) {
+            return;
+        }
+        let latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let method = self.route.as_str();
+        let peer_text = self.peer.map(PeerText::new);
+        let peer = peer_text.as_ref().map(PeerText::as_str);
         match outcome {
             Outcome::Grpc(code) => {
                 let status = code_name(code);
                 match grpc_severity(code) {
                     Severity::Error => {
-                        tracing::error!(target: ACCESS_TARGET, method, status, latency_ms, peer, aborted, "grpc call");
+                        tracing::error!(target: ACCESS_TARGET, method, status, latency_us, peer, aborted, "grpc call");
                     }
                     Severity::Warn => {
-                        tracing::warn!(target: ACCESS_TARGET, method, status, latency_ms, peer, aborted, "grpc call");
+                        tracing::warn!(target: ACCESS_TARGET, method, status, latency_us, peer, aborted, "grpc call");
                     }
                     Severity::Info => {
-                        tracing::info!(target: ACCESS_TARGET, method, status, latency_ms, peer, aborted, "grpc call");
+                        tracing::info!(target: ACCESS_TARGET, method, status, latency_us, peer, aborted, "grpc call");
                     }
                 }
             }
@@ -72,20 +103,85 @@ impl Entry {
                 let http_method = self.method.as_str();
                 let status = status.as_u16();
                 if status >= 500 {
-                    tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_ms, peer, aborted, "http request");
+                    tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
                 } else {
-                    tracing::info!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_ms, peer, aborted, "http request");
+                    tracing::info!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
                 }
             }
             Outcome::Failed => {
                 let http_method = self.method.as_str();
-                tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, latency_ms, peer, "request failed before a response");
+                tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, latency_us, peer, "request failed before a response");
             }
             Outcome::Cancelled => {
                 let http_method = self.method.as_str();
-                tracing::info!(target: ACCESS_TARGET, method = http_method, route = method, latency_ms, peer, "request cancelled before a response");
+                tracing::info!(target: ACCESS_TARGET, method = http_method, route = method, latency_us, peer, "request cancelled before a response");
             }
         }
+    }
+}
+
+impl Entry {
+    /// Whether the line of `outcome` would be written (so that a disabled access log
+    /// costs nothing more).
+    fn enabled(&self, outcome: Outcome) -> bool {
+        match outcome {
+            Outcome::Grpc(code) => match grpc_severity(code) {
+                Severity::Error => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR),
+                Severity::Warn => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::WARN),
+                Severity::Info => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO),
+            },
+            Outcome::Http(status) if status.is_server_error() => {
+                tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR)
+            }
+            Outcome::Failed => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR),
+            Outcome::Http(_) | Outcome::Cancelled => {
+                tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
+            }
+        }
+    }
+}
+
+/// A socket address as text, formatted on the stack (it is in every access line).
+struct PeerText {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl PeerText {
+    fn new(peer: SocketAddr) -> Self {
+        let mut text = Self {
+            bytes: [0; 64],
+            len: 0,
+        };
+        match peer {
+            SocketAddr::V4(peer) => {
+                let mut digits = [0; 20];
+                for (index, octet) in peer.ip().octets().into_iter().enumerate() {
+                    if index > 0 {
+                        text.push(b".");
+                    }
+                    text.push(decimal(u64::from(octet), &mut digits).as_bytes());
+                }
+                text.push(b":");
+                text.push(decimal(u64::from(peer.port()), &mut digits).as_bytes());
+            }
+            SocketAddr::V6(peer) => {
+                let mut cursor = std::io::Cursor::new(&mut text.bytes[..]);
+                // At most 55 bytes: `[` 45-byte address `%` scope `]:` port.
+                let _ = write!(cursor, "{peer}");
+                text.len = usize::try_from(cursor.position()).unwrap_or(0);
+            }
+        }
+        text
+    }
+
+    fn push(&mut self, part: &[u8]) {
+        self.bytes[self.len..self.len + part.len()].copy_from_slice(part);
+        self.len += part.len();
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 }
 

@@ -7,6 +7,8 @@ pub mod clients;
 pub mod config;
 pub mod grpc;
 pub mod http;
+pub mod log_format;
+pub mod log_writer;
 pub mod observe;
 pub mod otel;
 pub mod proto;

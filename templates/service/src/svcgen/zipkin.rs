@@ -6,7 +6,7 @@
 //! `localEndpoint.serviceName` and a zero `parentId` on root spans. Runs on the batch
 //! span processor's own thread, so it uses a blocking HTTP client with a timeout.
 
-use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,7 +14,8 @@ use opentelemetry::Value;
 use opentelemetry::trace::{SpanId, SpanKind, Status};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use serde::Serialize;
+
+use super::log_format::{push_hex, push_json_str, push_u64};
 
 /// Exports spans to a Zipkin v2 collector as JSON.
 #[derive(Debug)]
@@ -59,117 +60,129 @@ impl Exporter {
 
 impl SpanExporter for Exporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let spans: Vec<ZipkinSpan<'_>> = batch
-            .iter()
-            .map(|span| ZipkinSpan::from_span(span, &self.service_name))
-            .collect();
-        let body = serde_json::to_vec(&spans)
-            .map_err(|error| OTelSdkError::InternalFailure(format!("zipkin export: {error}")))?;
-        self.post(body)
+        let mut body = String::with_capacity(batch.len() * 600 + 2);
+        body.push('[');
+        for (index, span) in batch.iter().enumerate() {
+            if index > 0 {
+                body.push(',');
+            }
+            push_span(&mut body, span, &self.service_name);
+        }
+        body.push(']');
+        self.post(body.into_bytes())
     }
 }
 
-/// One span of the Zipkin v2 model (`zipkin2-api.yaml`, `Span`).
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ZipkinSpan<'a> {
-    trace_id: String,
-    id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    parent_id: Option<String>,
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    timestamp: u64,
-    duration: u64,
-    local_endpoint: Endpoint<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    remote_endpoint: Option<Endpoint<'a>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    annotations: Vec<Annotation>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    tags: BTreeMap<&'a str, String>,
-}
-
-/// A node of the service graph.
-#[derive(Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Endpoint<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    service_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ipv4: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ipv6: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    port: Option<u16>,
-}
-
-/// An event of a span, at epoch microseconds.
-#[derive(Debug, Serialize)]
-struct Annotation {
-    timestamp: u64,
-    value: String,
-}
-
-impl<'a> ZipkinSpan<'a> {
-    /// Converts an OpenTelemetry span to the Zipkin v2 model.
-    #[must_use]
-    pub fn from_span(span: &'a SpanData, service_name: &'a str) -> Self {
-        let context = &span.span_context;
-        let timestamp = micros(span.start_time);
-        let duration = micros(span.end_time).saturating_sub(timestamp).max(1);
-        let mut tags = BTreeMap::new();
-        let mut peer_address = None;
-        let mut peer_port = None;
-        for attribute in &span.attributes {
-            match attribute.key.as_str() {
-                "network.peer.address" => peer_address = Some(&attribute.value),
-                "network.peer.port" => peer_port = Some(&attribute.value),
-                _ => {}
-            }
-            tags.insert(attribute.key.as_str(), attribute.value.to_string());
-        }
-        match &span.status {
-            Status::Error { description } => {
-                tags.insert("otel.status_code", "ERROR".to_owned());
-                tags.insert("error", description.to_string());
-            }
-            Status::Ok => {
-                tags.insert("otel.status_code", "OK".to_owned());
-            }
-            Status::Unset => {}
-        }
-        if !span.instrumentation_scope.name().is_empty() {
-            tags.insert(
-                "otel.scope.name",
-                span.instrumentation_scope.name().to_owned(),
-            );
-        }
-        let annotations = span
-            .events
+/// Appends `span` as a span of the Zipkin v2 model (`zipkin2-api.yaml`, `Span`):
+/// written straight into the request body, since every sampled request makes one.
+pub fn push_span(body: &mut String, span: &SpanData, service_name: &str) {
+    let context = &span.span_context;
+    let timestamp = micros(span.start_time);
+    let duration = micros(span.end_time).saturating_sub(timestamp).max(1);
+    body.push_str("{\"traceId\":\"");
+    push_hex(body, &context.trace_id().to_bytes());
+    body.push_str("\",\"id\":\"");
+    push_hex(body, &context.span_id().to_bytes());
+    body.push('"');
+    if span.parent_span_id != SpanId::INVALID {
+        body.push_str(",\"parentId\":\"");
+        push_hex(body, &span.parent_span_id.to_bytes());
+        body.push('"');
+    }
+    body.push_str(",\"name\":");
+    push_json_str(body, &span.name);
+    if let Some(kind) = kind(&span.span_kind) {
+        body.push_str(",\"kind\":\"");
+        body.push_str(kind);
+        body.push('"');
+    }
+    body.push_str(",\"timestamp\":");
+    push_u64(body, timestamp);
+    body.push_str(",\"duration\":");
+    push_u64(body, duration);
+    body.push_str(",\"localEndpoint\":{\"serviceName\":");
+    push_json_str(body, service_name);
+    body.push('}');
+    let attribute = |key: &str| {
+        span.attributes
             .iter()
-            .map(|event| Annotation {
-                timestamp: micros(event.timestamp),
-                value: event.name.to_string(),
-            })
-            .collect();
-        Self {
-            trace_id: context.trace_id().to_string(),
-            id: context.span_id().to_string(),
-            parent_id: (span.parent_span_id != SpanId::INVALID)
-                .then(|| span.parent_span_id.to_string()),
-            name: &span.name,
-            kind: kind(&span.span_kind),
-            timestamp,
-            duration,
-            local_endpoint: Endpoint {
-                service_name: Some(service_name),
-                ..Endpoint::default()
-            },
-            remote_endpoint: remote_endpoint(peer_address, peer_port),
-            annotations,
-            tags,
+            .find(|attribute| attribute.key.as_str() == key)
+            .map(|attribute| &attribute.value)
+    };
+    push_remote_endpoint(
+        body,
+        attribute("network.peer.address"),
+        attribute("network.peer.port"),
+    );
+    if !span.events.is_empty() {
+        body.push_str(",\"annotations\":[");
+        for (index, event) in span.events.iter().enumerate() {
+            if index > 0 {
+                body.push(',');
+            }
+            body.push_str("{\"timestamp\":");
+            push_u64(body, micros(event.timestamp));
+            body.push_str(",\"value\":");
+            push_json_str(body, &event.name);
+            body.push('}');
+        }
+        body.push(']');
+    }
+    body.push_str(",\"tags\":{");
+    let mut tags = Tags { body, empty: true };
+    for attribute in &span.attributes {
+        tags.push(attribute.key.as_str(), &attribute.value);
+    }
+    match &span.status {
+        Status::Error { description } => {
+            tags.push_str("otel.status_code", "ERROR");
+            tags.push_str("error", description);
+        }
+        Status::Ok => tags.push_str("otel.status_code", "OK"),
+        Status::Unset => {}
+    }
+    let scope = span.instrumentation_scope.name();
+    if !scope.is_empty() {
+        tags.push_str("otel.scope.name", scope);
+    }
+    body.push_str("}}");
+}
+
+/// The `tags` object of a span: string values only (the Zipkin model).
+struct Tags<'a> {
+    body: &'a mut String,
+    empty: bool,
+}
+
+impl Tags<'_> {
+    fn key(&mut self, key: &str) {
+        if !self.empty {
+            self.body.push(',');
+        }
+        self.empty = false;
+        push_json_str(self.body, key);
+        self.body.push(':');
+    }
+
+    fn push_str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        push_json_str(self.body, value);
+    }
+
+    fn push(&mut self, key: &str, value: &Value) {
+        self.key(key);
+        match value {
+            Value::String(value) => push_json_str(self.body, value.as_str()),
+            Value::I64(value) => {
+                self.body.push('"');
+                if *value < 0 {
+                    self.body.push('-');
+                }
+                push_u64(self.body, value.unsigned_abs());
+                self.body.push('"');
+            }
+            Value::Bool(value) => self.body.push_str(if *value { "\"true\"" } else { "\"false\"" }),
+            value => push_json_str(self.body, &value.to_string()),
         }
     }
 }
@@ -184,24 +197,28 @@ fn kind(kind: &SpanKind) -> Option<&'static str> {
     }
 }
 
-fn remote_endpoint<'a>(address: Option<&Value>, port: Option<&Value>) -> Option<Endpoint<'a>> {
-    let address: IpAddr = address?.as_str().parse().ok()?;
-    let port = match port {
-        Some(Value::I64(port)) => u16::try_from(*port).ok().filter(|port| *port != 0),
-        _ => None,
+/// Appends `remoteEndpoint` when the span names its peer's address.
+fn push_remote_endpoint(body: &mut String, address: Option<&Value>, port: Option<&Value>) {
+    let Some(address) = address.and_then(|address| address.as_str().parse::<IpAddr>().ok()) else {
+        return;
     };
-    let mut endpoint = Endpoint {
-        port,
-        ..Endpoint::default()
+    let address = match address {
+        IpAddr::V6(ip) => ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4),
+        ip @ IpAddr::V4(_) => ip,
     };
-    match address {
-        IpAddr::V4(ip) => endpoint.ipv4 = Some(ip.to_string()),
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(ip) => endpoint.ipv4 = Some(ip.to_string()),
-            None => endpoint.ipv6 = Some(ip.to_string()),
-        },
+    body.push_str(",\"remoteEndpoint\":{");
+    let _ = match address {
+        IpAddr::V4(ip) => write!(body, "\"ipv4\":\"{ip}\""),
+        IpAddr::V6(ip) => write!(body, "\"ipv6\":\"{ip}\""),
+    };
+    if let Some(Value::I64(port)) = port
+        && let Ok(port) = u16::try_from(*port)
+        && port != 0
+    {
+        body.push_str(",\"port\":");
+        push_u64(body, u64::from(port));
     }
-    Some(endpoint)
+    body.push('}');
 }
 
 /// Epoch microseconds (0 for times before the epoch).
@@ -209,4 +226,85 @@ fn micros(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| {
         u64::try_from(since.as_micros()).unwrap_or(u64::MAX)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{SpanContext, TraceFlags, TraceId, TraceState};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    fn span(parent: SpanId, status: Status) -> SpanData {
+        let start = UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_123);
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+                SpanId::from_hex("b7ad6b7169203331").unwrap(),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: parent,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Server,
+            name: "pkg.Svc/Say \"hi\"".into(),
+            start_time: start,
+            end_time: start + Duration::from_micros(250),
+            attributes: vec![
+                KeyValue::new("rpc.system", "grpc"),
+                KeyValue::new("rpc.grpc.status_code", 13_i64),
+                KeyValue::new("network.peer.address", "::ffff:10.0.0.7"),
+                KeyValue::new("network.peer.port", 50_123_i64),
+            ],
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status,
+            instrumentation_scope: opentelemetry::InstrumentationScope::builder("demo").build(),
+        }
+    }
+
+    fn json(span: &SpanData) -> serde_json::Value {
+        let mut body = String::new();
+        push_span(&mut body, span, "demo");
+        serde_json::from_str(&body).expect("valid JSON")
+    }
+
+    #[test]
+    fn a_span_is_written_in_the_zipkin_v2_model() {
+        let written = json(&span(
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            Status::error("boom"),
+        ));
+        let expected = serde_json::json!({
+            "traceId": "0af7651916cd43dd8448eb211c80319c",
+            "id": "b7ad6b7169203331",
+            "parentId": "00f067aa0ba902b7",
+            "name": "pkg.Svc/Say \"hi\"",
+            "kind": "SERVER",
+            "timestamp": 1_700_000_000_000_123_u64,
+            "duration": 250,
+            "localEndpoint": {"serviceName": "demo"},
+            "remoteEndpoint": {"ipv4": "10.0.0.7", "port": 50123},
+            "tags": {
+                "rpc.system": "grpc",
+                "rpc.grpc.status_code": "13",
+                "network.peer.address": "::ffff:10.0.0.7",
+                "network.peer.port": "50123",
+                "otel.status_code": "ERROR",
+                "error": "boom",
+                "otel.scope.name": "demo",
+            },
+        });
+        assert_eq!(written, expected);
+    }
+
+    #[test]
+    fn a_root_span_has_no_parent_id() {
+        let written = json(&span(SpanId::INVALID, Status::Unset));
+        assert!(written.get("parentId").is_none(), "{written}");
+        assert!(written["tags"].get("otel.status_code").is_none(), "{written}");
+    }
 }
