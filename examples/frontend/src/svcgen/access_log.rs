@@ -11,7 +11,7 @@ use http::uri::PathAndQuery;
 use http::{Method, StatusCode};
 use tonic::Code;
 
-use super::log_format::decimal;
+use super::log_format::{DirectJson, LineFields, decimal};
 use super::telemetry::ACCESS_TARGET;
 
 /// Which server a request came to; it decides how the status is read.
@@ -87,6 +87,18 @@ impl Entry {
         match outcome {
             Outcome::Grpc(code) => {
                 let status = code_name(code);
+                let written = write_direct(grpc_severity(code).level(), "grpc call", |fields| {
+                    fields.str("method", method);
+                    fields.str("status", status);
+                    fields.u64("latency_us", latency_us);
+                    if let Some(peer) = peer {
+                        fields.str("peer", peer);
+                    }
+                    fields.bool("aborted", aborted);
+                });
+                if written {
+                    return;
+                }
                 match grpc_severity(code) {
                     Severity::Error => {
                         tracing::error!(target: ACCESS_TARGET, method, status, latency_us, peer, aborted, "grpc call");
@@ -102,6 +114,24 @@ impl Entry {
             Outcome::Http(status) => {
                 let http_method = self.method.as_str();
                 let status = status.as_u16();
+                let level = if status >= 500 {
+                    &tracing::Level::ERROR
+                } else {
+                    &tracing::Level::INFO
+                };
+                let written = write_direct(level, "http request", |fields| {
+                    fields.str("method", http_method);
+                    fields.str("route", method);
+                    fields.u64("status", u64::from(status));
+                    fields.u64("latency_us", latency_us);
+                    if let Some(peer) = peer {
+                        fields.str("peer", peer);
+                    }
+                    fields.bool("aborted", aborted);
+                });
+                if written {
+                    return;
+                }
                 if status >= 500 {
                     tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
                 } else {
@@ -185,12 +215,38 @@ impl PeerText {
     }
 }
 
+/// Writes an access line straight to the JSON sinks of the current pipeline, when all
+/// of its sinks write JSON (see [`DirectJson`]); `false` when the line must go through
+/// a `tracing` event instead.
+fn write_direct(
+    level: &tracing::Level,
+    message: &str,
+    fields: impl Fn(&mut LineFields<'_>),
+) -> bool {
+    tracing::dispatcher::get_default(|dispatch| {
+        dispatch.downcast_ref::<DirectJson>().is_some_and(|direct| {
+            direct.write(level, ACCESS_TARGET, message, &fields);
+            true
+        })
+    })
+}
+
 /// The level of a gRPC access line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Severity {
     Info,
     Warn,
     Error,
+}
+
+impl Severity {
+    const fn level(self) -> &'static tracing::Level {
+        match self {
+            Self::Info => &tracing::Level::INFO,
+            Self::Warn => &tracing::Level::WARN,
+            Self::Error => &tracing::Level::ERROR,
+        }
+    }
 }
 
 fn grpc_severity(code: Code) -> Severity {

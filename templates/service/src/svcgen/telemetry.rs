@@ -19,7 +19,7 @@ use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
 use tracing_subscriber::{EnvFilter, Layer as _};
 
 use super::config::{Config, LogConfig, LogFormat};
-use super::log_format::JsonLines;
+use super::log_format::{DirectJson, JsonLines};
 use super::log_writer::{BatchWriter, FlushGuard};
 use super::otel;
 
@@ -99,6 +99,16 @@ impl Telemetry {
                 .with_ansi(std::io::stdout().is_terminal())
                 .with_filter(log_filter(log))
         });
+        // Every sink writes JSON: the access log may write to them directly. The layer
+        // itself sees nothing (an unfiltered layer would enable every callsite).
+        let direct = (log.format == LogFormat::Json).then(|| {
+            DirectJson::new(
+                std::iter::once(console.clone())
+                    .chain(file_writer.clone())
+                    .collect(),
+            )
+            .with_filter(LevelFilter::OFF)
+        });
         let json = (log.format == LogFormat::Json).then(|| {
             tracing_subscriber::fmt::layer()
                 .with_writer(console)
@@ -123,6 +133,7 @@ impl Telemetry {
                 })
         });
         let subscriber = tracing_subscriber::registry()
+            .with(direct)
             .with(pretty)
             .with(json)
             .with(file)

@@ -1,0 +1,86 @@
+# Shared by throughput.sh and instructions.sh: builds the generated greeter (release,
+# with the bare greeter's SayHello body) and the bare tonic greeter, starts a fake Zipkin
+# collector that accepts every batch, and names the configurations compared.
+# Needs: repo, work, port.
+
+cd "$repo" && cargo build --release --quiet
+export CARGO_TARGET_DIR="$work/target"
+rm -rf "$work/demo" && (cd "$work" && "$repo/target/release/svcgen" new demo > /dev/null)
+# The same handler body as the bare greeter (the generated example also opens a child
+# span and logs a line, which is the application's work, not the framework's).
+cat > "$work/demo/src/handlers/greeter/say_hello.rs" <<'RS'
+//! `greeter.v1.Greeter/SayHello`, exactly as bench/bare-greeter answers it.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use crate::app::AppState;
+use crate::proto::greeter::v1::{HelloReply, HelloRequest};
+
+/// Handles `SayHello`.
+pub async fn say_hello(
+    _state: Arc<AppState>,
+    request: Request<HelloRequest>,
+) -> Result<Response<HelloReply>, Status> {
+    let name = request.into_inner().name;
+    Ok(Response::new(HelloReply {
+        message: format!("Hello, {name}!"),
+    }))
+}
+RS
+(cd "$work/demo" && cargo build --release --quiet)
+(cd "$repo/bench/bare-greeter" && cargo build --release --quiet)
+
+# A Zipkin collector that accepts every batch.
+cat > "$work/collector.py" <<'PY'
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(202); self.end_headers()
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", 9411), H).serve_forever()
+PY
+taskset -c 1 python3 "$work/collector.py" & collector=$!
+trap 'kill $collector 2>/dev/null || true' EXIT
+
+# SayHello(name: "world") in gRPC framing.
+printf '\x00\x00\x00\x00\x07\x0a\x05world' > "$work/hello.bin"
+h2load_args=(-d "$work/hello.bin" -H content-type:application/grpc -H te:trailers
+             "http://127.0.0.1:$port/greeter.v1.Greeter/SayHello")
+
+wait_for_port() {
+  for _ in $(seq 300); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+# name, then the environment of the generated greeter (APP_ENV=production: JSON access
+# line per request, all middleware on). `no_access_log` is tracing off at log level
+# warn: the middleware without its log line.
+demo="$CARGO_TARGET_DIR/release/demo"
+bare="$CARGO_TARGET_DIR/release/bare-greeter"
+common=(APP_ENV=production APP__SERVER__GRPC_ADDR=127.0.0.1:$port APP__SERVER__HTTP_ADDR=127.0.0.1:0
+        APP__TRACING__ZIPKIN_ENDPOINT=http://127.0.0.1:9411/api/v2/spans)
+configs=(
+  "no_access_log APP__TRACING__ENABLED=false APP__LOG__LEVEL=warn"
+  "off APP__TRACING__ENABLED=false"
+  "ratio_0.01 APP__TRACING__ENABLED=true APP__TRACING__SAMPLE_RATIO=0.01"
+  "ratio_1.0 APP__TRACING__ENABLED=true APP__TRACING__SAMPLE_RATIO=1.0"
+)
+
+# Medians per name of "name value" lines in $1, and their ratio to `bare`.
+summarize() {
+  python3 - "$1" "$2" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    name, value = line.split()
+    runs.setdefault(name, []).append(float(value))
+bare = statistics.median(runs["bare"])
+unit = sys.argv[2]
+for name, values in runs.items():
+    median = statistics.median(values)
+    print(f"{name:<14} median {median:9.0f} {unit}  {median / bare:.3f}x bare  (runs: {', '.join(f'{v:.0f}' for v in values)})")
+PY
+}
