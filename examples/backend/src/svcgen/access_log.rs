@@ -151,8 +151,9 @@ impl Entry {
 }
 
 impl Entry {
-    /// Whether the line of `outcome` would be written (so that a disabled access log
-    /// costs nothing more).
+    /// Whether the line of `outcome` may be written (so that an access log disabled by
+    /// the maximum level costs nothing more; a target directive such as `access=off` is
+    /// applied after this, by the sinks' filters).
     fn enabled(&self, outcome: Outcome) -> bool {
         match outcome {
             Outcome::Grpc(code) => match grpc_severity(code) {
@@ -216,8 +217,8 @@ impl PeerText {
 }
 
 /// Writes an access line straight to the JSON sinks of the current pipeline, when all
-/// of its sinks write JSON (see [`DirectJson`]); `false` when the line must go through
-/// a `tracing` event instead.
+/// of its sinks write JSON (see [`DirectJson`]) and their levels enable it; `false` when
+/// the line must go through a `tracing` event instead.
 fn write_direct(
     level: &tracing::Level,
     message: &str,
@@ -225,7 +226,9 @@ fn write_direct(
 ) -> bool {
     tracing::dispatcher::get_default(|dispatch| {
         dispatch.downcast_ref::<DirectJson>().is_some_and(|direct| {
-            direct.write(level, ACCESS_TARGET, message, &fields);
+            if direct.enabled(level, ACCESS_TARGET) {
+                direct.write(level, ACCESS_TARGET, message, &fields);
+            }
             true
         })
     })

@@ -16,6 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -105,15 +106,22 @@ fn push_tail(line: &mut String) {
 #[derive(Debug, Clone)]
 pub struct DirectJson {
     sinks: Vec<BatchWriter>,
+    levels: Targets,
 }
 
 impl<S: Subscriber> tracing_subscriber::Layer<S> for DirectJson {}
 
 impl DirectJson {
-    /// Writes to `sinks`.
+    /// Writes to `sinks` what `levels` (the sinks' own level directives) enable.
     #[must_use]
-    pub const fn new(sinks: Vec<BatchWriter>) -> Self {
-        Self { sinks }
+    pub const fn new(sinks: Vec<BatchWriter>, levels: Targets) -> Self {
+        Self { sinks, levels }
+    }
+
+    /// Whether the sinks take events of `target` at `level`.
+    #[must_use]
+    pub fn enabled(&self, level: &Level, target: &str) -> bool {
+        self.levels.would_enable(target, level)
     }
 
     /// Writes the line of an event at `level` for `target` with `message`; `fields`

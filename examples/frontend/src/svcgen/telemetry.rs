@@ -15,6 +15,7 @@ use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
 use tracing_subscriber::{EnvFilter, Layer as _};
 
@@ -99,16 +100,21 @@ impl Telemetry {
                 .with_ansi(std::io::stdout().is_terminal())
                 .with_filter(log_filter(log))
         });
-        // Every sink writes JSON: the access log may write to them directly. The layer
-        // itself sees nothing (an unfiltered layer would enable every callsite).
-        let direct = (log.format == LogFormat::Json).then(|| {
-            DirectJson::new(
-                std::iter::once(console.clone())
-                    .chain(file_writer.clone())
-                    .collect(),
-            )
-            .with_filter(LevelFilter::OFF)
-        });
+        // Every sink writes JSON: the access log may write to them directly, when the
+        // level directive is plain `target=level` ones it can evaluate itself. The layer
+        // sees nothing (an unfiltered layer would enable every callsite).
+        let direct = (log.format == LogFormat::Json)
+            .then(|| directives(log).parse::<Targets>().ok())
+            .flatten()
+            .map(|levels| {
+                DirectJson::new(
+                    std::iter::once(console.clone())
+                        .chain(file_writer.clone())
+                        .collect(),
+                    levels,
+                )
+                .with_filter(LevelFilter::OFF)
+            });
         let json = (log.format == LogFormat::Json).then(|| {
             tracing_subscriber::fmt::layer()
                 .with_writer(console)
