@@ -21,7 +21,7 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, IdGenerator as _, RandomIdGenerator, Sampler,
-    SamplingDecision, SamplingResult, SdkTracerProvider, ShouldSample,
+    SamplingDecision, SamplingResult, SdkTracer, SdkTracerProvider, ShouldSample,
 };
 
 use super::config::{Propagation, TraceExporter, TracingConfig};
@@ -124,6 +124,14 @@ pub fn blocking_http_client(timeout: Duration) -> anyhow::Result<reqwest::blocki
         .map_err(|_| anyhow::anyhow!("building the HTTP client panicked"))?
         .context("cannot build the HTTP client")
 }
+
+/// The tracer of a logging and tracing pipeline, with which the request layer starts
+/// the SERVER span of each sampled request. A do-nothing layer of the pipeline, found
+/// with `Dispatch::downcast_ref`, so that each pipeline (tests build several) has its own.
+#[derive(Debug, Clone)]
+pub struct RequestTracer(pub SdkTracer);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RequestTracer {}
 
 /// Marks a request context whose sampling was decided (positively) by [`RequestTracing`].
 #[derive(Debug, Clone, Copy)]

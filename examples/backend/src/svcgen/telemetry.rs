@@ -22,7 +22,7 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 use super::config::{Config, LogConfig, LogFormat};
 use super::log_format::{DirectJson, JsonLines};
 use super::log_writer::{BatchWriter, FlushGuard};
-use super::otel;
+use super::otel::{self, RequestTracer};
 
 /// The target of the server span of each sampled request; only OpenTelemetry sees it.
 pub const REQUEST_SPAN_TARGET: &str = "svcgen::request";
@@ -138,7 +138,13 @@ impl Telemetry {
                     level: level_filter(log),
                 })
         });
+        // The request layer's SERVER spans; like `direct`, a layer that sees nothing.
+        let request_tracer = provider.as_ref().map(|provider| {
+            RequestTracer(provider.tracer(config.tracing.service_name.clone()))
+                .with_filter(LevelFilter::OFF)
+        });
         let subscriber = tracing_subscriber::registry()
+            .with(request_tracer)
             .with(direct)
             .with(pretty)
             .with(json)

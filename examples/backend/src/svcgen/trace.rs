@@ -41,15 +41,22 @@ pub fn in_span_sync<T>(name: &str, f: impl FnOnce() -> T) -> T {
     span(name).in_scope(f)
 }
 
-/// Marks the current span as failed with `error` (status ERROR and an `exception` event).
+/// Marks the current span as failed with `error` (status ERROR and an `exception` event):
+/// the innermost `tracing` span, else the request's SERVER span.
 pub fn record_error<E: Display + ?Sized>(error: &E) {
     let span = tracing::Span::current();
     let message = error.to_string();
-    span.add_event(
-        "exception",
-        vec![KeyValue::new("exception.message", message.clone())],
-    );
-    span.set_status(Status::error(message));
+    let event = vec![KeyValue::new("exception.message", message.clone())];
+    if span.is_none() {
+        opentelemetry::Context::map_current(|cx| {
+            let span = cx.span();
+            span.add_event("exception", event);
+            span.set_status(Status::error(message));
+        });
+    } else {
+        span.add_event("exception", event);
+        span.set_status(Status::error(message));
+    }
 }
 
 /// The trace id of the request being handled, as 32 lower-case hex digits.
