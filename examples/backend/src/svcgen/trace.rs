@@ -81,3 +81,51 @@ pub fn current_span_id() -> Option<String> {
         context.is_valid().then(|| context.span_id().to_string())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::error::OTelSdkResult;
+    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+
+    use super::*;
+
+    /// Keeps the exported spans for the test to read.
+    #[derive(Debug, Clone, Default)]
+    struct Recorded(Arc<Mutex<Vec<SpanData>>>);
+
+    impl SpanExporter for Recorded {
+        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+            self.0.lock().expect("the recorded spans").extend(batch);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn an_error_is_recorded_on_the_request_span_when_no_tracing_span_is_current() {
+        let recorded = Recorded::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(recorded.clone())
+            .build();
+        let tracer = provider.tracer("test");
+        let context = opentelemetry::Context::current_with_span(tracer.start("server"));
+        {
+            let _attached = context.clone().attach();
+            record_error("no rows");
+        }
+        context.span().end();
+        let spans = recorded.0.lock().expect("the recorded spans");
+        assert_eq!(spans.len(), 1);
+        assert_eq!(spans[0].status, Status::error("no rows"));
+        assert!(
+            spans[0]
+                .events
+                .iter()
+                .any(|event| event.name == "exception"),
+            "{:?}",
+            spans[0].events
+        );
+    }
+}
