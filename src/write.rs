@@ -51,7 +51,7 @@ pub fn apply(root: &Path, files: &[Write<'_>], deletes: &[&str]) -> anyhow::Resu
                 Err(error)
             } else {
                 Err(error.context(format!(
-                    "and the tree could not be fully restored: {}",
+                    "the write failed and could not be fully undone (left as is: {})",
                     failures.join("; ")
                 )))
             }
