@@ -63,7 +63,89 @@ fn a_missing_import_names_the_importing_line() {
         stderr.contains("import 'nowhere/b.proto' not found"),
         "{stderr}"
     );
-    assert!(stderr.contains("a.proto:3:"), "{stderr}");
+    assert!(stderr.contains("a.proto:3:1"), "{stderr}");
+    assert!(
+        stderr.contains(" 3 │ import \"nowhere/b.proto\";"),
+        "the offending line, numbered: {stderr}"
+    );
+    assert!(stderr.contains("imported here"), "{stderr}");
+}
+
+/// `orders.proto` imports `common/v1/money.proto`, which lives in another include
+/// directory than its own.
+fn protos_in_two_include_dirs() -> tempfile::TempDir {
+    scratch_with(&[
+        (
+            "api/orders/v1/orders.proto",
+            "syntax = \"proto3\";\npackage orders.v1;\n\nimport \"common/v1/money.proto\";\n\nservice Orders {\n  rpc Pay(common.v1.Money) returns (common.v1.Money);\n}\n",
+        ),
+        (
+            "shared/common/v1/money.proto",
+            "syntax = \"proto3\";\npackage common.v1;\nmessage Money {\n  int64 cents = 1;\n}\n",
+        ),
+    ])
+}
+
+#[test]
+fn include_dirs_resolve_imports_and_the_project_carries_every_proto() {
+    let dir = protos_in_two_include_dirs();
+    let output = run(svcgen(dir.path()).args([
+        "new",
+        "orders",
+        "--proto",
+        "api/orders/v1/orders.proto",
+        "--include",
+        "api",
+        "-I",
+        "shared",
+    ]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let project = dir.path().join("orders");
+    for (path, original) in [
+        ("proto/orders/v1/orders.proto", "api/orders/v1/orders.proto"),
+        (
+            "proto/common/v1/money.proto",
+            "shared/common/v1/money.proto",
+        ),
+    ] {
+        assert_eq!(
+            std::fs::read(project.join(path)).unwrap(),
+            std::fs::read(dir.path().join(original)).unwrap(),
+            "{path} is a byte-for-byte copy"
+        );
+    }
+    assert!(project.join("src/handlers/orders/pay.rs").is_file());
+    let output = run(svcgen(&project).arg("check"));
+    assert!(output.status.success(), "{}", text(&output.stdout));
+}
+
+#[test]
+fn a_missing_include_dir_names_the_import_that_needs_it() {
+    let dir = protos_in_two_include_dirs();
+    let stderr = fails(
+        dir.path(),
+        &[
+            "new",
+            "orders",
+            "--proto",
+            "api/orders/v1/orders.proto",
+            "-I",
+            "api",
+        ],
+    );
+    assert!(
+        stderr.contains("import 'common/v1/money.proto' not found"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("orders/v1/orders.proto:4:1"), "{stderr}");
+    assert!(
+        stderr.contains(" 4 │ import \"common/v1/money.proto\";"),
+        "the offending line, numbered: {stderr}"
+    );
+    assert!(
+        stderr.contains("(in api/orders/v1/orders.proto)"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -168,7 +250,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         "{stdout}"
     );
     assert!(stdout.contains("nothing was written"), "{stdout}");
-    assert!(tree(dir.path()).is_empty());
+    assert!(tree(dir.path()).is_empty(), "not even a directory");
 }
 
 #[test]

@@ -42,16 +42,26 @@ pub fn run(command: &mut Command) -> Output {
         .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"))
 }
 
-/// Every file under `dir` with its bytes: what "nothing changed" is checked against.
-pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+/// Every file under `dir` with its bytes, and every directory (`None`): what "nothing
+/// changed" is checked against, so an empty directory left behind counts as a change.
+pub fn tree(dir: &Path) -> BTreeMap<PathBuf, Option<Vec<u8>>> {
     walkdir::WalkDir::new(dir)
+        .min_depth(1)
         .into_iter()
         .map(|entry| entry.expect("a walkable tree"))
-        .filter(|entry| entry.file_type().is_file())
         .map(|entry| {
             let relative = entry.path().strip_prefix(dir).unwrap().to_owned();
-            (relative, std::fs::read(entry.path()).unwrap())
+            let bytes = (!entry.file_type().is_dir()).then(|| std::fs::read(entry.path()).unwrap());
+            (relative, bytes)
         })
+        .collect()
+}
+
+/// Every file under `dir` with its bytes.
+pub fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    tree(dir)
+        .into_iter()
+        .filter_map(|(path, bytes)| Some((path, bytes?)))
         .collect()
 }
 
@@ -80,7 +90,7 @@ pub fn rendered_examples() -> Vec<(String, svcgen::project::Generated)> {
 
 /// Every file under `dir` as text.
 pub fn text_tree(dir: &Path) -> BTreeMap<PathBuf, String> {
-    tree(dir)
+    files(dir)
         .into_iter()
         .map(|(path, bytes)| (path, String::from_utf8(bytes).expect("text")))
         .collect()
