@@ -17,7 +17,8 @@ pub enum Formatted {
 }
 
 /// Runs one `rustfmt --edition 2024` over every `.rs` file, in a scratch copy of the
-/// project tree (so `mod` declarations resolve), with an empty configuration.
+/// project tree (so `mod` declarations resolve), with an empty configuration, and over
+/// every handler's stub (beside the tree, as if it were the handler file).
 ///
 /// # Errors
 /// rustfmt rejects a file (a template bug), or the scratch directory cannot be used.
@@ -33,6 +34,15 @@ pub fn rustfmt(files: &mut [GeneratedFile]) -> anyhow::Result<Formatted> {
         }
         std::fs::write(&path, &file.contents)?;
         paths.push(path);
+    }
+    let stubs = scratch.path().join("stubs");
+    std::fs::create_dir(&stubs)?;
+    for (index, file) in files.iter().enumerate() {
+        if let Some(handler) = &file.handler {
+            let path = stubs.join(format!("{index}.rs"));
+            std::fs::write(&path, &handler.stub)?;
+            paths.push(path);
+        }
     }
     if paths.is_empty() {
         return Ok(Formatted::Yes);
@@ -56,6 +66,11 @@ pub fn rustfmt(files: &mut [GeneratedFile]) -> anyhow::Result<Formatted> {
     let tree = scratch.path().join("tree");
     for file in files.iter_mut().filter(|file| file.path.ends_with(".rs")) {
         file.contents = std::fs::read_to_string(tree.join(Path::new(&file.path)))?;
+    }
+    for (index, file) in files.iter_mut().enumerate() {
+        if let Some(handler) = &mut file.handler {
+            handler.stub = std::fs::read_to_string(stubs.join(format!("{index}.rs")))?;
+        }
     }
     Ok(Formatted::Yes)
 }

@@ -1,6 +1,7 @@
 //! `svcgen.lock`: for every file svcgen wrote, its owner and the sha256 of what svcgen
 //! last wrote. It is how `generate` tells a managed file the user edited (a conflict)
-//! from one svcgen may rewrite, and which handlers belong to RPCs that are gone.
+//! from one svcgen may rewrite, which handlers belong to RPCs that are gone, and which
+//! were written for an rpc whose signature has changed since.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -33,6 +34,13 @@ pub struct LockedFile {
     pub owner: LockOwner,
     /// Hex sha256 of the contents svcgen last wrote.
     pub sha256: String,
+    /// For a handler, the signature of the rpc it is written for, in proto syntax
+    /// (`rpc Chat(stream greeter.v1.HelloRequest) returns (stream greeter.v1.HelloReply)`):
+    /// when the rpc changes, the handler (a user file, never rewritten) no longer fits the
+    /// managed code calling it, and svcgen says so. Absent in locks written before svcgen
+    /// recorded it, and for other files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// The owners the lock records (protos are the user's and not tracked).
@@ -97,7 +105,7 @@ impl Lock {
     pub fn to_toml(&self) -> String {
         let body = toml::to_string(self).unwrap_or_default();
         format!(
-            "# Written by svcgen: the owner and sha256 of every file it wrote. Commit it; do not edit it.\n{body}"
+            "# Written by svcgen: the owner and sha256 of every file it wrote, and the rpc signature\n# each handler was written for. Commit it; do not edit it.\n{body}"
         )
     }
 }
@@ -114,12 +122,42 @@ mod tests {
             LockedFile {
                 owner: LockOwner::Managed,
                 sha256: sha256(b"x"),
+                signature: None,
+            },
+        );
+        lock.files.insert(
+            "src/handlers/greeter/chat.rs".to_owned(),
+            LockedFile {
+                owner: LockOwner::User,
+                sha256: sha256(b"y"),
+                signature: Some("rpc Chat(a.B) returns (stream a.C)".to_owned()),
             },
         );
         let text = lock.to_toml();
+        assert!(
+            text.contains("signature = \"rpc Chat(a.B) returns (stream a.C)\""),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("\nsignature =").count(),
+            1,
+            "only when there is one"
+        );
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(FILE_NAME), &text).unwrap();
         assert_eq!(Lock::load(dir.path()).unwrap(), Some(lock));
+    }
+
+    #[test]
+    fn locks_without_signatures_still_load_and_unknown_keys_do_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = "svcgen_version = \"0.1.0\"\n\n[files.\"src/handlers/greeter/chat.rs\"]\nowner = \"user\"\nsha256 = \"ab\"\n";
+        std::fs::write(dir.path().join(FILE_NAME), old).unwrap();
+        let lock = Lock::load(dir.path()).unwrap().unwrap();
+        assert_eq!(lock.files["src/handlers/greeter/chat.rs"].signature, None);
+
+        std::fs::write(dir.path().join(FILE_NAME), format!("{old}shape = \"x\"\n")).unwrap();
+        assert!(Lock::load(dir.path()).is_err(), "deny_unknown_fields");
     }
 
     #[test]

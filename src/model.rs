@@ -123,6 +123,10 @@ pub struct Method {
     pub test_name: String,
     /// The gRPC path: `/greeter.v1.Greeter/SayHello`.
     pub route: String,
+    /// The rpc in proto syntax, types fully qualified:
+    /// `rpc Chat(stream greeter.v1.HelloRequest) returns (stream greeter.v1.HelloReply)`.
+    /// svcgen.lock records it for the handler, which is written for this shape.
+    pub signature: String,
     /// The request message.
     pub request: RustType,
     /// The response message.
@@ -345,6 +349,7 @@ fn build_service(
             i32::try_from(method_index).unwrap_or(i32::MAX),
         ];
         methods.push(Method {
+            signature: proto_signature(method),
             proto_name: method.name().to_owned(),
             ident: method_ident,
             test_name: ident::join_snake(&[ident::module_file(&module), &file_stem]),
@@ -377,6 +382,19 @@ fn build_service(
         methods,
         proto_name,
     })
+}
+
+/// `rpc Name(stream a.v1.Request) returns (stream a.v1.Response)`.
+fn proto_signature(method: &prost_types::MethodDescriptorProto) -> String {
+    let stream = |streaming: bool| if streaming { "stream " } else { "" };
+    format!(
+        "rpc {}({}{}) returns ({}{})",
+        method.name(),
+        stream(method.client_streaming()),
+        method.input_type().trim_start_matches('.'),
+        stream(method.server_streaming()),
+        method.output_type().trim_start_matches('.'),
+    )
 }
 
 /// How a handler file names its request and response types: imported by their short

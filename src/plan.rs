@@ -7,6 +7,10 @@
 //!   generated and unedited.
 //! - **user**: created when missing, otherwise never touched; **stale** when svcgen no
 //!   longer generates it (e.g. the handler of a removed RPC): reported, never deleted.
+//!   A handler whose rpc's signature differs from the one the lock records for it (the
+//!   streaming kinds or message types were changed in the proto) is **signature**: kept
+//!   as it is, reported with the signature the managed code now calls, and the lock
+//!   records the new signature.
 //! - **proto**: written only when its contents changed (`add-rpc`'s insertion).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,6 +32,9 @@ pub enum Action {
     Unchanged,
     /// A user file that exists: left as it is.
     Keep,
+    /// A handler kept as it is although its rpc's signature changed since svcgen
+    /// created it: the user must change it (see [`Entry::reshaped`]).
+    Signature,
     /// A managed file the user edited: not overwritten without `--force`.
     Conflict,
     /// A managed file that is no longer generated: removed.
@@ -51,6 +58,7 @@ impl fmt::Display for Action {
             Self::Update => "updated",
             Self::Unchanged => "unchanged",
             Self::Keep => "kept",
+            Self::Signature => "signature",
             Self::Conflict => "conflict",
             Self::Delete => "deleted",
             Self::Stale => "stale",
@@ -73,6 +81,22 @@ pub struct Entry {
     pub rendered: Option<String>,
     /// Whether the disk's version is kept as `<path>.orig` first (`--force`).
     pub backup: bool,
+    /// For [`Action::Signature`], how the handler's rpc changed.
+    pub reshaped: Option<Reshaped>,
+}
+
+/// A kept handler whose rpc no longer has the signature it was written for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reshaped {
+    /// The rpc, fully qualified: `greeter.v1.Greeter.Chat`.
+    pub rpc: String,
+    /// The signature the handler was written for, as the lock records it.
+    pub was: String,
+    /// The rpc's signature now.
+    pub now: String,
+    /// What the handler must declare now: the fresh stub's `use` lines and function
+    /// signature.
+    pub rust: String,
 }
 
 /// Everything a command will do to the disk.
@@ -110,7 +134,7 @@ impl Plan {
                 (Some(disk), Some(locked)) => lock::sha256(disk.as_bytes()) != locked.sha256,
                 _ => true,
             };
-            let (action, backup) = match (file.owner, &disk) {
+            let (mut action, backup) = match (file.owner, &disk) {
                 (_, None) => (Action::Create, false),
                 (_, Some(disk)) if *disk == file.contents => (Action::Unchanged, false),
                 (Owner::User, Some(_)) => (Action::Keep, false),
@@ -119,12 +143,39 @@ impl Plan {
                 (Owner::Managed, Some(_)) if force => (Action::Update, true),
                 (Owner::Managed, Some(_)) => (Action::Conflict, false),
             };
+            let signature = file
+                .handler
+                .as_ref()
+                .map(|handler| handler.signature.clone());
+            let reshaped = match (action, &file.handler, locked) {
+                (Action::Keep, Some(handler), Some(locked)) => locked
+                    .signature
+                    .as_ref()
+                    .filter(|was| **was != handler.signature)
+                    .map(|was| Reshaped {
+                        rpc: handler.rpc.clone(),
+                        was: was.clone(),
+                        now: handler.signature.clone(),
+                        rust: handler.rust_signature(),
+                    }),
+                _ => None,
+            };
+            if reshaped.is_some() {
+                action = Action::Signature;
+            }
             if let Some(owner) = LockOwner::of(file.owner) {
                 let entry = match action {
-                    Action::Keep => locked.cloned(),
+                    // The file stays as svcgen last wrote it, now known to be for the
+                    // rpc's current signature (recorded once the user has been told; or,
+                    // in a lock written before signatures were, assumed).
+                    Action::Keep | Action::Signature => locked.map(|locked| LockedFile {
+                        signature: signature.or_else(|| locked.signature.clone()),
+                        ..locked.clone()
+                    }),
                     _ => Some(LockedFile {
                         owner,
                         sha256: lock::sha256(file.contents.as_bytes()),
+                        signature,
                     }),
                 };
                 if let Some(entry) = entry {
@@ -138,6 +189,7 @@ impl Plan {
                 disk,
                 rendered: Some(file.contents.clone()),
                 backup,
+                reshaped,
             });
         }
 
@@ -166,6 +218,7 @@ impl Plan {
                 disk: Some(disk),
                 rendered: None,
                 backup,
+                reshaped: None,
             });
         }
         entries.sort_by(|a, b| a.path.cmp(&b.path));
@@ -194,10 +247,10 @@ impl Plan {
     #[must_use]
     pub fn is_clean(&self) -> bool {
         !self.lock_changed
-            && self
-                .entries
-                .iter()
-                .all(|entry| !entry.action.writes() && entry.action != Action::Conflict)
+            && self.entries.iter().all(|entry| {
+                !entry.action.writes()
+                    && !matches!(entry.action, Action::Conflict | Action::Signature)
+            })
     }
 
     /// Carries the plan out atomically, lock included.
@@ -268,7 +321,26 @@ mod tests {
             path: path.to_owned(),
             contents: contents.to_owned(),
             owner,
+            handler: None,
         }
+    }
+
+    /// The handler `h.rs` of `rpc H(<signature>)`, holding `contents`.
+    fn handler(signature: &str, contents: &str) -> GeneratedFile {
+        GeneratedFile {
+            handler: Some(crate::render::Handler {
+                rpc: "a.S.H".to_owned(),
+                signature: format!("rpc H({signature})"),
+                stub: format!(
+                    "use a::B;\n\npub async fn h(b: {signature}) -> C {{\n    todo!()\n}}\n"
+                ),
+            }),
+            ..file("h.rs", Owner::User, contents)
+        }
+    }
+
+    fn locked_signature(plan: &Plan) -> Option<&str> {
+        plan.lock.files["h.rs"].signature.as_deref()
     }
 
     /// Writes `files`, then returns the plan for re-rendering them as `next`.
@@ -341,5 +413,86 @@ mod tests {
         let plan = replan(&first, edit, &first, false);
         assert!(plan.is_clean(), "{plan:#?}");
         assert_eq!(plan.actions()["u.rs"], Action::Keep);
+    }
+
+    #[test]
+    fn a_kept_handler_whose_rpc_changed_is_reported_and_the_new_signature_recorded() {
+        let edit = |root: &Path| std::fs::write(root.join("h.rs"), "mine").unwrap();
+        let plan = replan(
+            &[handler("A", "stub A")],
+            edit,
+            &[handler("B", "stub B")],
+            false,
+        );
+        assert_eq!(plan.actions()["h.rs"], Action::Signature);
+        let entry = &plan.entries[0];
+        assert_eq!(
+            entry.reshaped,
+            Some(Reshaped {
+                rpc: "a.S.H".to_owned(),
+                was: "rpc H(A)".to_owned(),
+                now: "rpc H(B)".to_owned(),
+                rust: "use a::B;\n\npub async fn h(b: B) -> C".to_owned(),
+            })
+        );
+        assert_eq!(locked_signature(&plan), Some("rpc H(B)"));
+        assert_eq!(
+            plan.lock.files["h.rs"].sha256,
+            lock::sha256(b"stub A"),
+            "the hash stays that of what svcgen wrote"
+        );
+        assert!(plan.lock_changed && !plan.is_clean());
+
+        // Once recorded, the same signature is a plain keep.
+        let plan = replan(
+            &[handler("A", "stub A")],
+            edit,
+            &[handler("A", "stub A2")],
+            false,
+        );
+        assert_eq!(plan.actions()["h.rs"], Action::Keep);
+        assert!(plan.entries[0].reshaped.is_none());
+        assert!(plan.is_clean(), "{plan:#?}");
+    }
+
+    #[test]
+    fn an_unedited_handler_is_a_keep_too_and_a_recreated_one_just_created() {
+        // The disk holds the old stub: still the user's file, never rewritten.
+        let plan = replan(
+            &[handler("A", "stub A")],
+            |_| {},
+            &[handler("B", "stub B")],
+            false,
+        );
+        assert_eq!(plan.actions()["h.rs"], Action::Signature);
+        // Deleted by the user: created anew, for the new signature.
+        let remove = |root: &Path| std::fs::remove_file(root.join("h.rs")).unwrap();
+        let plan = replan(
+            &[handler("A", "stub A")],
+            remove,
+            &[handler("B", "stub B")],
+            false,
+        );
+        assert_eq!(plan.actions()["h.rs"], Action::Create);
+        assert_eq!(locked_signature(&plan), Some("rpc H(B)"));
+    }
+
+    #[test]
+    fn a_lock_without_signatures_gets_them_without_a_warning() {
+        let forget = |root: &Path| {
+            let mut lock = Lock::load(root).unwrap().unwrap();
+            lock.files.get_mut("h.rs").unwrap().signature = None;
+            std::fs::write(root.join(lock::FILE_NAME), lock.to_toml()).unwrap();
+            std::fs::write(root.join("h.rs"), "mine").unwrap();
+        };
+        let plan = replan(
+            &[handler("A", "stub A")],
+            forget,
+            &[handler("B", "stub B")],
+            false,
+        );
+        assert_eq!(plan.actions()["h.rs"], Action::Keep);
+        assert_eq!(locked_signature(&plan), Some("rpc H(B)"));
+        assert!(plan.lock_changed);
     }
 }

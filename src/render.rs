@@ -27,6 +27,50 @@ pub struct GeneratedFile {
     pub contents: String,
     /// Its owner.
     pub owner: Owner,
+    /// For a handler, the rpc it is written for.
+    pub handler: Option<Handler>,
+}
+
+/// What a handler file is written for: its rpc's signature, so that svcgen can tell when
+/// the rpc changed after it created the (then user-owned) file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handler {
+    /// The rpc, fully qualified: `greeter.v1.Greeter.Chat`.
+    pub rpc: String,
+    /// Its signature in proto syntax ([`Method::signature`]), as svcgen.lock records it.
+    pub signature: String,
+    /// The stub svcgen renders for the rpc now, whatever the file holds: its function is
+    /// what the managed glue calls.
+    pub stub: String,
+}
+
+impl Handler {
+    /// The stub's `use` lines and its function's signature (without the body): what a
+    /// handler must declare for the managed glue to compile against it.
+    #[must_use]
+    pub fn rust_signature(&self) -> String {
+        let mut uses = Vec::new();
+        let mut function = Vec::new();
+        let mut in_use = false;
+        for line in self.stub.lines() {
+            if in_use || line.starts_with("use ") {
+                uses.push(line);
+                in_use = !line.trim_end().ends_with(';');
+            } else if !function.is_empty() || line.starts_with("pub async fn ") {
+                if let Some(head) = line.strip_suffix(" {") {
+                    function.push(head);
+                    break;
+                }
+                function.push(line);
+            }
+        }
+        let mut out = uses.join("\n");
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        out.push_str(&function.join("\n"));
+        out
+    }
 }
 
 /// The first line of every managed Rust file.
@@ -121,7 +165,20 @@ impl Files {
             path: path.into(),
             contents,
             owner,
+            handler: None,
         });
+    }
+
+    /// Marks the file added last as the handler of `method` of `service`, whose stub is
+    /// `stub`.
+    fn handler_of(&mut self, service: &Service, method: &Method, stub: String) {
+        if let Some(file) = self.0.last_mut() {
+            file.handler = Some(Handler {
+                rpc: format!("{}.{}", service.full_name, method.proto_name),
+                signature: method.signature.clone(),
+                stub,
+            });
+        }
     }
 
     fn render(
@@ -188,10 +245,11 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
         )?;
         for method in &service.methods {
             let path = format!("{dir}/{}.rs", method.file);
-            match greeter_handler(p, service, method) {
-                Some(body) => files.add(path, User, body.to_owned()),
-                None => files.render(path, User, &StubHandler { method })?,
-            }
+            let stub = StubHandler { method }.render()?;
+            let contents =
+                greeter_handler(p, service, method).map_or_else(|| stub.clone(), str::to_owned);
+            files.add(path, User, contents);
+            files.handler_of(service, method, stub);
         }
         files.render(
             format!("src/svcgen/services/{}.rs", service.dir),
@@ -278,4 +336,29 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     let mut files = files.0;
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rust_signature_is_the_stubs_uses_and_function_head() {
+        let handler = Handler {
+            rpc: "a.v1.S.Get".to_owned(),
+            signature: "rpc Get(a.v1.Req) returns (stream a.v1.Res)".to_owned(),
+            stub: "//! `/a.v1.S/Get`\n\nuse std::sync::Arc;\n\nuse tonic::{Request, Response, Status};\n\n\
+                   use crate::proto::a::v1::{\n    AVeryLongRequestName, AVeryLongResponseName,\n};\n\n\
+                   /// Handles `Get`.\npub async fn get(\n    _state: Arc<AppState>,\n    _request: Request<AVeryLongRequestName>,\n\
+                   ) -> Result<\n    Response<BoxStream<AVeryLongResponseName>>,\n    Status,\n> {\n    Err(Status::unimplemented(\"x\"))\n}\n"
+                .to_owned(),
+        };
+        assert_eq!(
+            handler.rust_signature(),
+            "use std::sync::Arc;\nuse tonic::{Request, Response, Status};\n\
+             use crate::proto::a::v1::{\n    AVeryLongRequestName, AVeryLongResponseName,\n};\n\n\
+             pub async fn get(\n    _state: Arc<AppState>,\n    _request: Request<AVeryLongRequestName>,\n\
+             ) -> Result<\n    Response<BoxStream<AVeryLongResponseName>>,\n    Status,\n>"
+        );
+    }
 }

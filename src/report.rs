@@ -17,6 +17,7 @@ pub fn lines(plan: &Plan, root: &Path) -> String {
         let note = match entry.action {
             Action::Conflict => "  (edited by hand; not overwritten)",
             Action::Stale => "  (no longer generated; svcgen leaves it to you)",
+            Action::Signature => "  (kept; its rpc changed: give it the new signature below)",
             Action::Update | Action::Delete if entry.backup => "  (your version kept as .orig)",
             _ => "",
         };
@@ -34,6 +35,44 @@ pub fn lines(plan: &Plan, root: &Path) -> String {
             "updated",
             shown(root, crate::lock::FILE_NAME)
         );
+    }
+    out
+}
+
+/// One warning per handler whose rpc changed signature ([`Action::Signature`]): the rpc,
+/// its old and new signature, and the `use` lines and function the handler needs now.
+/// `recorded`: the lock now holds the new signature, so the warning is not repeated.
+#[must_use]
+pub fn reshaped(plan: &Plan, root: &Path, recorded: bool, colour: bool) -> String {
+    let mut out = String::new();
+    for entry in plan.with(Action::Signature) {
+        let Some(reshaped) = &entry.reshaped else {
+            continue;
+        };
+        let _ = writeln!(
+            out,
+            "\n{} rpc {} changed since svcgen created {}\n    was: {}\n    now: {}",
+            paint("warning:", "1;33", colour),
+            reshaped.rpc,
+            shown(root, &entry.path),
+            reshaped.was,
+            reshaped.now,
+        );
+        let _ = writeln!(
+            out,
+            "  The handler is your code, so svcgen never changes it, and the project will not\n  \
+             compile until the handler has the signature the generated code now calls (your code\n  \
+             calling the rpc, such as tests and examples, may need the change too):\n"
+        );
+        for line in reshaped.rust.lines() {
+            let _ = writeln!(out, "{}", format!("    {line}").trim_end());
+        }
+        if recorded {
+            let _ = writeln!(
+                out,
+                "\n  svcgen.lock now records the new signature: this warning is not repeated."
+            );
+        }
     }
     out
 }

@@ -201,6 +201,7 @@ pub fn run(
         path: relative.to_string_lossy().replace('\\', "/"),
         contents: edited,
         owner: Owner::Proto,
+        handler: None,
     });
     if new_rpc.http.is_some() {
         add_embedded_protos(&project, &mut files);
@@ -242,6 +243,7 @@ fn add_embedded_protos(project: &Existing, files: &mut Vec<GeneratedFile>) {
             path: relative.to_string_lossy().replace('\\', "/"),
             contents: (*text).to_owned(),
             owner: Owner::Proto,
+            handler: None,
         });
     }
 }

@@ -14,7 +14,8 @@ pub struct CheckOptions {
     pub project: Option<PathBuf>,
 }
 
-/// Runs `svcgen check`: prints the drifted, missing and conflicting files.
+/// Runs `svcgen check`: prints the drifted, missing, conflicting and obsolete files, and
+/// the handlers whose rpc changed signature (until `generate` records the new one).
 ///
 /// # Errors
 /// Not a project, invalid protos, or a tree that differs ([`Error::Drift`]).
@@ -43,6 +44,7 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
         (Action::Create, "missing"),
         (Action::Conflict, "conflicting"),
         (Action::Delete, "obsolete"),
+        (Action::Signature, "signature"),
     ] {
         for entry in plan.with(action) {
             writeln!(out, "{label:>12}  {}", entry.path)?;
@@ -53,6 +55,11 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
         writeln!(out, "{:>12}  {}", "drifted", crate::lock::FILE_NAME)?;
         problems.push(crate::lock::FILE_NAME.to_owned());
     }
+    write!(
+        out,
+        "{}",
+        crate::report::reshaped(&plan, &project.root, false, false)
+    )?;
     Err(Error::Drift {
         count: problems.len(),
     }

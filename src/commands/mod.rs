@@ -22,7 +22,8 @@ pub struct Output {
 
 /// Prints `plan`, then writes it, or with `dry_run` prints its diffs and writes nothing.
 /// Conflicts are printed with their diffs and fail the command before anything is
-/// written.
+/// written. Handlers whose rpc changed signature are warned about last (the plan is
+/// carried out all the same: the handler stays as the user wrote it).
 ///
 /// # Errors
 /// Conflicts, or a failed write (which leaves the tree as it was).
@@ -53,6 +54,7 @@ pub fn carry_out(
         }
         return Err(Error::Conflicts { paths: conflicts }.into());
     }
+    // Handlers that no longer fit their rpc come last, where they are seen.
     if dry_run {
         if diffs {
             let diffs = report::diffs(plan, output.colour);
@@ -60,8 +62,15 @@ pub fn carry_out(
                 write!(out, "\n{diffs}")?;
             }
         }
+        write!(
+            out,
+            "{}",
+            report::reshaped(plan, root, false, output.colour)
+        )?;
         writeln!(out, "dry run: nothing was written")?;
         return Ok(());
     }
-    plan.apply(root)
+    plan.apply(root)?;
+    write!(out, "{}", report::reshaped(plan, root, true, output.colour))?;
+    Ok(())
 }
