@@ -181,6 +181,106 @@ fn a_removed_rpc_leaves_a_stale_handler_that_is_never_deleted() {
     );
 }
 
+const CHAT_HANDLER: &str = "src/handlers/greeter/chat.rs";
+
+/// The user turns `Chat` from bidi-streaming to unary by hand.
+fn make_chat_unary(project: &Path) {
+    edit(project, PROTO, |text| {
+        let changed = text.replace(
+            "rpc Chat(stream HelloRequest) returns (stream HelloReply);",
+            "rpc Chat(HelloRequest) returns (HelloReply);",
+        );
+        assert_ne!(changed, text, "the proto declares Chat as expected");
+        changed
+    });
+}
+
+fn locked_signature(project: &Path, path: &str) -> Option<String> {
+    let lock = svcgen::lock::Lock::load(project).unwrap().unwrap();
+    lock.files[path].signature.clone()
+}
+
+#[test]
+fn an_rpc_whose_signature_changed_keeps_its_handler_and_says_what_it_must_become() {
+    let (_dir, project) = new_project();
+    assert_eq!(
+        locked_signature(&project, CHAT_HANDLER).as_deref(),
+        Some("rpc Chat(stream greeter.v1.HelloRequest) returns (stream greeter.v1.HelloReply)"),
+        "new records what each handler is written for"
+    );
+    let handler = std::fs::read(project.join(CHAT_HANDLER)).unwrap();
+    make_chat_unary(&project);
+
+    // Until generate records the new signature, check fails and names the handler.
+    let out = fails_writing_nothing(&project, &["check"]);
+    assert!(
+        out.contains("   signature  src/handlers/greeter/chat.rs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: rpc greeter.v1.Greeter.Chat changed"),
+        "{out}"
+    );
+    let before = tree(&project);
+    let dry_run = succeeds(&project, &["generate", "--dry-run"]);
+    assert!(tree(&project) == before, "dry run wrote something");
+    assert!(
+        dry_run.contains("now: rpc Chat(greeter.v1.HelloRequest) returns (greeter.v1.HelloReply)"),
+        "{dry_run}"
+    );
+    assert!(
+        !dry_run.contains("this warning is not repeated"),
+        "{dry_run}"
+    );
+
+    // generate writes the managed files, keeps the handler and says what it must become.
+    let stdout = succeeds(&project, &["generate"]);
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("generate_changed_signature", stdout);
+    });
+    assert!(
+        std::fs::read(project.join(CHAT_HANDLER)).unwrap() == handler,
+        "the handler is the user's: never modified"
+    );
+    let glue = std::fs::read_to_string(project.join("src/svcgen/services/greeter.rs")).unwrap();
+    assert!(
+        !glue.contains("ChatStream"),
+        "the glue serves the unary rpc: {glue}"
+    );
+    assert_eq!(
+        locked_signature(&project, CHAT_HANDLER).as_deref(),
+        Some("rpc Chat(greeter.v1.HelloRequest) returns (greeter.v1.HelloReply)")
+    );
+
+    // Told once: from now on the tree is up to date and generate quiet.
+    check_passes(&project);
+    let again = succeeds(&project, &["generate"]);
+    assert!(!again.contains("warning: rpc"), "{again}");
+}
+
+#[test]
+fn add_rpc_also_reports_a_handler_whose_rpc_changed() {
+    let (_dir, project) = new_project();
+    let handler = std::fs::read(project.join(CHAT_HANDLER)).unwrap();
+    make_chat_unary(&project);
+    let stdout = succeeds(&project, &["add-rpc", "Greeter.Ping"]);
+    assert!(
+        stdout.contains(" signature  src/handlers/greeter/chat.rs  (kept; its rpc changed"),
+        "{stdout}"
+    );
+    for expected in [
+        "warning: rpc greeter.v1.Greeter.Chat changed since svcgen created src/handlers/greeter/chat.rs",
+        "    was: rpc Chat(stream greeter.v1.HelloRequest) returns (stream greeter.v1.HelloReply)",
+        "    now: rpc Chat(greeter.v1.HelloRequest) returns (greeter.v1.HelloReply)",
+        "    pub async fn chat(\n        _state: Arc<AppState>,\n        _request: Request<HelloRequest>,\n    ) -> Result<Response<HelloReply>, Status>\n",
+        "created  src/handlers/greeter/ping.rs",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
+    }
+    assert!(std::fs::read(project.join(CHAT_HANDLER)).unwrap() == handler);
+    check_passes(&project);
+}
+
 #[test]
 fn add_rpc_keeps_every_user_file_and_only_inserts_into_the_proto() {
     let (_dir, project) = new_project();

@@ -1,7 +1,8 @@
 //! Property: over random sequences of `add-rpc`, hand edits of the proto, edits of user
 //! files and `generate`, no user edit is ever lost, and every step either succeeds
 //! (leaving a tree `check` finds up to date) or fails writing nothing. A sample of the
-//! sequences is compiled with `cargo check`.
+//! sequences is compiled with `cargo check`, after the user changed an rpc's streaming
+//! kinds and gave its handler the signature `generate` asked for.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -175,9 +176,89 @@ fn sampled_sequences_leave_a_project_that_compiles() {
         });
         sequence.push(Op::Generate);
         apply(&project, &sequence).unwrap_or_else(|error| panic!("{sequence:?}: {error}"));
+        // The user then changes Op9's streaming kinds by hand, and gives its handler the
+        // signature generate asks for.
+        let new_rpc = if sample == 0 {
+            "rpc Op9(Op9Request) returns (Op9Response);"
+        } else {
+            "rpc Op9(stream Op9Request) returns (Op9Response);"
+        };
+        let asked = reshape(&project, "Op9", new_rpc);
+        if sample == 0 {
+            // As svcgen warned: the kept handler no longer fits the managed glue.
+            let output = crate::support::run(&mut crate::e2e::cargo(&project, &["check"]));
+            let stderr = crate::support::text(&output.stderr);
+            assert!(!output.status.success(), "a stale handler compiled");
+            assert!(stderr.contains("E0308"), "{stderr}");
+        }
+        std::fs::write(
+            project.join("src/handlers/greeter/op9.rs"),
+            format!("{asked} {{\n    Err(Status::unimplemented(\"later\"))\n}}\n"),
+        )
+        .unwrap();
         crate::e2e::succeeds(&mut crate::e2e::cargo(
             &project,
             &["check", "--all-targets"],
         ));
     }
+}
+
+/// Replaces the declaration of `rpc` in the proto by `declaration`, runs generate and
+/// returns the `use` lines and function signature it asks the handler to have.
+fn reshape(project: &Path, rpc: &str, declaration: &str) -> String {
+    let path = project.join(PROTO);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let needle = format!("rpc {rpc}(");
+    let edited: String = text
+        .split_inclusive('\n')
+        .map(|line| {
+            if line.contains(&needle) {
+                format!("  {declaration}\n")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert_ne!(edited, text, "{rpc} is declared");
+    std::fs::write(&path, edited).unwrap();
+    let handler = format!("src/handlers/greeter/{}.rs", rpc.to_lowercase());
+    let before = std::fs::read(project.join(&handler)).unwrap();
+    let mut out = Vec::new();
+    generate::run(
+        &generate::GenerateOptions {
+            project: Some(project.to_owned()),
+            ..Default::default()
+        },
+        Output::default(),
+        &mut out,
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        std::fs::read(project.join(&handler)).unwrap() == before,
+        "generate modified {handler}"
+    );
+    let warning = format!(
+        "warning: rpc greeter.v1.Greeter.{rpc} changed since svcgen created {}",
+        project.join(&handler).display()
+    );
+    let after = out
+        .split_once(&warning)
+        .unwrap_or_else(|| panic!("{warning:?} in\n{out}"))
+        .1;
+    // The signature: the block indented by four spaces that starts with its `use` lines.
+    let mut asked: Vec<&str> = after
+        .lines()
+        .skip_while(|line| !line.starts_with("    use "))
+        .take_while(|line| line.is_empty() || line.starts_with("    "))
+        .map(|line| line.strip_prefix("    ").unwrap_or(line))
+        .collect();
+    while asked.last().is_some_and(|line| line.is_empty()) {
+        asked.pop();
+    }
+    assert!(
+        asked.last().is_some_and(|line| line.contains("-> Result<")),
+        "{out}"
+    );
+    asked.join("\n")
 }
