@@ -108,6 +108,7 @@ project_templates! {
     ServicesMod => "service/src/svcgen/services/mod.rs",
     ConfigTests => "service/tests/config.rs",
     LoggingTests => "service/tests/logging.rs",
+    TelemetryTests => "service/tests/telemetry.rs",
     StubGrpcTests => "service/tests/grpc.rs",
     GreeterGrpcTests => "greeter/tests_grpc.rs",
     GreeterClientExample => "greeter/examples_greet.rs",
@@ -325,6 +326,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     );
     files.render("tests/config.rs", User, &ConfigTests { p })?;
     files.render("tests/logging.rs", User, &LoggingTests { p })?;
+    files.render("tests/telemetry.rs", User, &TelemetryTests { p })?;
     match p.flavor {
         Flavor::Greeter => {
             files.render("tests/grpc.rs", User, &GreeterGrpcTests { p })?;

@@ -4,8 +4,10 @@
 //! Each test installs its own subscriber on its (single) test thread, so the tests can
 //! run in parallel with different settings.
 
+use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -29,8 +31,12 @@ struct Collector {
 
 impl Collector {
     fn start() -> Self {
+        Self::serve(std::net::TcpListener::bind("127.0.0.1:0").expect("bind the collector"))
+    }
+
+    /// A collector accepting connections on `listener`.
+    fn serve(listener: std::net::TcpListener) -> Self {
         let bodies = Arc::new(Mutex::new(Vec::new()));
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the collector");
         listener.set_nonblocking(true).expect("non-blocking");
         let addr = listener.local_addr().expect("collector address");
         let recorded = Arc::clone(&bodies);
@@ -72,25 +78,33 @@ impl Collector {
     }
 }
 
-/// A collector that accepts connections and never answers.
-fn hanging_collector() -> String {
+/// A collector that accepts connections and never answers; counts the export requests
+/// it saw begin (their request line read).
+fn hanging_collector() -> (String, Arc<AtomicUsize>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address");
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&requests);
     std::thread::spawn(move || {
-        let mut held = Vec::new();
         for stream in listener.incoming() {
-            held.push(stream);
+            let Ok(mut stream) = stream else { continue };
+            let seen = Arc::clone(&seen);
+            // Reads until the exporter gives up and closes the connection.
+            std::thread::spawn(move || {
+                let mut received = Vec::new();
+                let mut buffer = [0; 4096];
+                let mut counted = false;
+                while let Ok(read @ 1..) = stream.read(&mut buffer) {
+                    received.extend_from_slice(&buffer[..read]);
+                    if !counted && received.starts_with(b"POST /api/v2/spans ") {
+                        counted = true;
+                        seen.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
         }
     });
-    format!("http://{addr}/api/v2/spans")
-}
-
-/// An address nothing listens on: connections are refused.
-fn refusing_collector() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("address");
-    drop(listener);
-    format!("http://{addr}/api/v2/spans")
+    (format!("http://{addr}/api/v2/spans"), requests)
 }
 
 fn config(endpoint: &str, sample_ratio: f64) -> Config {
@@ -328,37 +342,107 @@ async fn nothing_is_exported_at_ratio_zero_unless_the_caller_samples() {
     assert_eq!(named(&spans, SAY_HELLO).len(), 1, "{spans:#?}");
 }
 
-/// Calls SayHello a few times after the exporter had time to start an export, and
-/// returns the slowest call.
-async fn slowest_call(service: &Service) -> Duration {
+/// Calls SayHello once in trace `trace_id` (a sampled caller's), waits (at most 10 s)
+/// until `exporting` says the exporter is busy with an export of that call's spans, then
+/// calls SayHello ten times more in that trace; returns the slowest of those ten calls.
+async fn slowest_call(
+    service: &Service,
+    trace_id: &str,
+    exporting: impl Fn() -> bool,
+) -> Duration {
     let mut client = service.client().await;
-    client.say_hello(hello("warm-up")).await.expect("SayHello");
-    // The batch processor exports every 2 s: let it start (and get stuck on) one.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let b3 = format!("{trace_id}-00f067aa0ba902b7-1");
+    client
+        .say_hello(with_header("b3", &b3))
+        .await
+        .expect("SayHello");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !exporting() {
+        assert!(Instant::now() < deadline, "no export began");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let mut slowest = Duration::ZERO;
     for _ in 0..10 {
         let started = Instant::now();
-        client.say_hello(hello("Ada")).await.expect("SayHello");
+        client
+            .say_hello(with_header("b3", &b3))
+            .await
+            .expect("SayHello");
         slowest = slowest.max(started.elapsed());
     }
     slowest
 }
 
+/// `true` once the batch processor's first scheduled export (2 s after start) is past.
+fn first_export_done(started: Instant) -> impl Fn() -> bool {
+    move || started.elapsed() > Duration::from_millis(2500)
+}
+
 #[tokio::test]
-async fn a_refusing_collector_does_not_slow_requests() {
-    let service = Service::start(&config(&refusing_collector(), 1.0)).await;
-    let slowest = slowest_call(&service).await;
+async fn a_refusing_collector_does_not_slow_requests_and_loses_only_its_spans() {
+    // A port that is taken but not listened on: connections to it are refused.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("bind");
+    let addr = socket.local_addr().expect("address");
+    let refused = std::net::TcpStream::connect(addr).expect_err("the connection is refused");
+    assert_eq!(
+        refused.kind(),
+        std::io::ErrorKind::ConnectionRefused,
+        "{refused}"
+    );
+    let started = Instant::now();
+    let service = Service::start(&config(&format!("http://{addr}/api/v2/spans"), 1.0)).await;
+    // A refused connection leaves nothing to observe: the exporter's schedule is waited for.
+    let refused_trace = "1e6e1f9b9a1c4b7e8d2f3a4b5c6d7e8f";
+    let slowest = slowest_call(&service, refused_trace, first_export_done(started)).await;
+    // Let the exporter try (and fail) to export the spans of the ten calls too: the next
+    // scheduled export, with a margin of one more.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    // The collector comes up: what is exported now arrives, what was refused is gone.
+    let collector = Collector::serve(
+        socket
+            .listen(128)
+            .expect("listen")
+            .into_std()
+            .expect("a std listener"),
+    );
+    let later_trace = "2f7f2a0cab2d5c8f9e3a4b5c6d7e8f90";
+    let mut client = service.client().await;
+    client
+        .say_hello(with_header(
+            "b3",
+            &format!("{later_trace}-00f067aa0ba902b7-1"),
+        ))
+        .await
+        .expect("SayHello");
     service.stop().await;
     assert!(
         slowest < Duration::from_millis(100),
         "slowest call {slowest:?}"
     );
+    let spans = collector.spans();
+    assert!(
+        spans.iter().any(|span| span["traceId"] == later_trace),
+        "the spans of the call after the collector came up: {spans:#?}"
+    );
+    assert!(
+        spans.iter().all(|span| span["traceId"] != refused_trace),
+        "the spans the collector refused were dropped, not kept: {spans:#?}"
+    );
 }
 
 #[tokio::test]
 async fn a_hanging_collector_does_not_slow_requests() {
-    let service = Service::start(&config(&hanging_collector(), 1.0)).await;
-    let slowest = slowest_call(&service).await;
+    let (endpoint, requests) = hanging_collector();
+    let service = Service::start(&config(&endpoint, 1.0)).await;
+    // The ten calls are made while the collector holds an export request.
+    let slowest = slowest_call(&service, "3a8b3b1dbc3e6d9a0f4b5c6d7e8f9a01", || {
+        requests.load(Ordering::SeqCst) >= 1
+    })
+    .await;
     let stopping = Instant::now();
     service.stop().await;
     assert!(

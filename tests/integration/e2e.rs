@@ -286,10 +286,18 @@ fn the_default_greeter_serves_all_four_rpcs_and_keeps_doing_so_after_add_rpc() {
         access["trace_id"].is_string(),
         "every request has a trace id: {access}"
     );
+    let healthz = logs
+        .iter()
+        .find(|line| line["target"] == "access" && line["route"] == "/healthz")
+        .unwrap_or_else(|| panic!("an access line for /healthz in {logs:#?}"));
+    assert_eq!(healthz["status"], 200, "{healthz}");
+    assert_eq!(healthz["method"], "GET", "{healthz}");
+    assert_eq!(healthz["level"], "INFO", "{healthz}");
+    assert!(healthz["latency_us"].is_u64(), "{healthz}");
     assert!(
-        logs.iter().any(|line| line["target"] == "access"
-            && line["route"] == "/healthz"
-            && line["status"] == 200),
-        "an access line for /healthz in {logs:#?}"
+        healthz["peer"]
+            .as_str()
+            .is_some_and(|peer| peer.starts_with("127.0.0.1:")),
+        "the client's address: {healthz}"
     );
 }

@@ -247,6 +247,19 @@ fn one_request_is_one_trace_across_frontend_and_backend() {
             "{service}: an access line with trace_id {trace_id} in {logs:#?}"
         );
     }
+    let welcome = frontend_logs
+        .iter()
+        .find(|line| line["target"] == "access" && line["trace_id"] == trace_id.as_str())
+        .unwrap();
+    assert_eq!(welcome["message"], "http request", "{welcome}");
+    assert_eq!(welcome["route"], "/welcome/{name}", "{welcome}");
+    assert_eq!(welcome["status"], 200, "{welcome}");
+    assert!(
+        welcome["peer"]
+            .as_str()
+            .is_some_and(|peer| peer.starts_with("127.0.0.1:")),
+        "the client's address: {welcome}"
+    );
     assert!(
         backend_logs
             .iter()
@@ -260,24 +273,41 @@ fn nothing_is_exported_at_sample_ratio_zero() {
     let [backend, frontend] = paths;
     build(&backend);
     build(&frontend);
-    let collector = Collector::start();
-    let (backend_service, frontend_service) = run_pair(&backend, &frontend, &collector, "0.0");
-    for name in ["Ada", "Grace", "Edsger"] {
-        let (head, body) = get(
-            &frontend_service.http_addr,
-            &format!("/welcome/{name}"),
-            &[],
-        );
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        let body: Value = serde_json::from_str(&body).unwrap();
-        assert!(
-            lower_hex(&body["trace_id"], &[32]),
-            "unsampled requests still have a trace id: {body}"
-        );
+    // The same run at 1.0 exports every request's spans: the empty collector at 0.0
+    // is the sampler's doing, not a broken exporter.
+    for ratio in ["0.0", "1.0"] {
+        let collector = Collector::start();
+        let (backend_service, frontend_service) = run_pair(&backend, &frontend, &collector, ratio);
+        let mut trace_ids = Vec::new();
+        for name in ["Ada", "Grace", "Edsger"] {
+            let (head, body) = get(
+                &frontend_service.http_addr,
+                &format!("/welcome/{name}"),
+                &[],
+            );
+            assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert!(
+                lower_hex(&body["trace_id"], &[32]),
+                "unsampled requests still have a trace id: {body}"
+            );
+            trace_ids.push(body["trace_id"].clone());
+        }
+        frontend_service.stop();
+        backend_service.stop();
+        let spans = collector.spans();
+        if ratio == "0.0" {
+            assert!(spans.is_empty(), "{spans:#?}");
+        } else {
+            for trace_id in &trace_ids {
+                let trace = spans
+                    .iter()
+                    .filter(|span| span["traceId"] == *trace_id)
+                    .count();
+                assert!(trace >= 3, "{trace_id}: {trace} spans in {spans:#?}");
+            }
+        }
     }
-    frontend_service.stop();
-    backend_service.stop();
-    assert!(collector.spans().is_empty(), "{:#?}", collector.spans());
 }
 
 /// Copies the backend and frontend examples into a temporary directory.

@@ -192,12 +192,20 @@ impl tower::Service<http::Request<tonic::body::Body>> for TracedChannel {
 }
 
 /// An HTTP client for calls to other services over HTTP: every request carries the
-/// trace context and, in a sampled trace, gets a CLIENT span.
+/// trace context and, in a sampled trace, gets a CLIENT span — whether it is sent with
+/// [`RequestBuilder::send`] or built first and sent with [`HttpClient::execute`].
 ///
 /// ```no_run
 /// # async fn call(clients: &{{ p.crate_ident }}::svcgen::clients::Clients) -> anyhow::Result<()> {
-/// let request = clients.http.get("http://billing:8080/v1/invoices").build()?;
-/// let invoices = clients.http.execute(request).await?.text().await?;
+/// let invoices = clients
+///     .http
+///     .get("http://billing:8080/v1/invoices")
+///     .header("accept", "application/json")
+///     .send()
+///     .await?
+///     .error_for_status()?
+///     .text()
+///     .await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -219,14 +227,22 @@ impl HttpClient {
         Ok(Self { inner, tracing })
     }
 
-    /// Starts a GET request; send it with [`HttpClient::execute`].
-    pub fn get(&self, url: &str) -> reqwest::RequestBuilder {
-        self.inner.get(url)
+    /// Starts a GET request.
+    pub fn get(&self, url: &str) -> RequestBuilder<'_> {
+        self.request(reqwest::Method::GET, url)
     }
 
-    /// Starts a request of any method; send it with [`HttpClient::execute`].
-    pub fn request(&self, method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
-        self.inner.request(method, url)
+    /// Starts a POST request.
+    pub fn post(&self, url: &str) -> RequestBuilder<'_> {
+        self.request(reqwest::Method::POST, url)
+    }
+
+    /// Starts a request of any method.
+    pub fn request(&self, method: reqwest::Method, url: &str) -> RequestBuilder<'_> {
+        RequestBuilder {
+            client: self,
+            inner: self.inner.request(method, url),
+        }
     }
 
     /// Sends `request` with the trace context, in a CLIENT span when the trace is sampled.
@@ -264,5 +280,70 @@ impl HttpClient {
             }
         }
         response
+    }
+}
+
+/// A request of [`HttpClient`] being built. [`RequestBuilder::send`] sends it through
+/// [`HttpClient::execute`], so it is traced like every call of the client; there is no
+/// way to send it around the client.
+#[derive(Debug)]
+#[must_use = "a request does nothing until it is sent"]
+pub struct RequestBuilder<'a> {
+    client: &'a HttpClient,
+    inner: reqwest::RequestBuilder,
+}
+
+impl RequestBuilder<'_> {
+    /// Adds a header.
+    pub fn header<K, V>(self, key: K, value: V) -> Self
+    where
+        http::HeaderName: TryFrom<K>,
+        <http::HeaderName as TryFrom<K>>::Error: Into<http::Error>,
+        http::HeaderValue: TryFrom<V>,
+        <http::HeaderValue as TryFrom<V>>::Error: Into<http::Error>,
+    {
+        self.with(|inner| inner.header(key, value))
+    }
+
+    /// Adds headers.
+    pub fn headers(self, headers: http::HeaderMap) -> Self {
+        self.with(|inner| inner.headers(headers))
+    }
+
+    /// Sets the body.
+    pub fn body(self, body: impl Into<reqwest::Body>) -> Self {
+        self.with(|inner| inner.body(body))
+    }
+
+    /// Sets a deadline for this request, instead of the client's 10 s.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.with(|inner| inner.timeout(timeout))
+    }
+
+    /// Applies any other setting of reqwest's builder, e.g.
+    /// `.with(|request| request.bearer_auth(token))`.
+    pub fn with(self, f: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder) -> Self {
+        Self {
+            client: self.client,
+            inner: f(self.inner),
+        }
+    }
+
+    /// The request, for [`HttpClient::execute`].
+    ///
+    /// # Errors
+    /// The URL, a header or the body is invalid.
+    pub fn build(self) -> reqwest::Result<reqwest::Request> {
+        self.inner.build()
+    }
+
+    /// Sends the request with the trace context, in a CLIENT span when the trace is
+    /// sampled.
+    ///
+    /// # Errors
+    /// The request is invalid or fails (the response status is not an error here).
+    pub async fn send(self) -> reqwest::Result<reqwest::Response> {
+        let request = self.inner.build()?;
+        self.client.execute(request).await
     }
 }

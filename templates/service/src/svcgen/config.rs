@@ -82,7 +82,7 @@ impl Default for LogConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogFileConfig {
     /// The directory of the log files (created when missing); files are named
-    /// `<service>.log.YYYY-MM-DD`.
+    /// `<service>.YYYY-MM-DD.log`, `<service>` being `tracing.service_name`.
     pub dir: PathBuf,
     /// How many daily files are kept; older ones are deleted.
     #[serde(default = "LogFileConfig::default_keep_days")]
