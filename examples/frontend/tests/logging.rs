@@ -90,6 +90,20 @@ fn files_older_than_keep_days_are_deleted() {
     std::fs::remove_dir_all(&dir).expect("clean up");
 }
 
+/// The trace context of the request whose access line [`access_lines`] logs.
+fn request_context() -> opentelemetry::Context {
+    use opentelemetry::trace::{
+        SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    };
+    opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("a trace id"),
+        SpanId::from_hex("00f067aa0ba902b7").expect("a span id"),
+        TraceFlags::default(),
+        false,
+        TraceState::default(),
+    ))
+}
+
 /// The access lines in the log file after one gRPC call ended, with `format` on the
 /// console and `level` as the directive.
 fn access_lines(format: LogFormat, level: &str) -> Vec<serde_json::Value> {
@@ -105,11 +119,15 @@ fn access_lines(format: LogFormat, level: &str) -> Vec<serde_json::Value> {
     tracing::dispatcher::with_default(telemetry.dispatch(), || {
         let entry = Entry {
             method: http::Method::POST,
-            route: Route::Grpc(PathAndQuery::from_static("/greeter.v1.Greeter/SayHello")),
+            route: Route::Grpc("greeter.v1.Greeter/SayHello"),
             peer: Some("127.0.0.1:40000".parse().expect("an address")),
             started: Instant::now(),
         };
-        entry.log(Outcome::Grpc(tonic::Code::NotFound), false);
+        entry.log(
+            Outcome::Grpc(tonic::Code::NotFound),
+            false,
+            &request_context(),
+        );
     });
     telemetry.shutdown();
     let mut lines = Vec::new();
@@ -139,6 +157,12 @@ fn access_lines_follow_the_level_directive() {
         assert_eq!(line["peer"], "127.0.0.1:40000", "{line}");
         assert_eq!(line["aborted"], false, "{line}");
         assert!(line["latency_us"].is_u64(), "{line}");
+        // The ids of the request's context, whichever way the line was written.
+        assert_eq!(
+            line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736",
+            "{line}"
+        );
+        assert_eq!(line["span_id"], "00f067aa0ba902b7", "{line}");
 
         for level in ["info,access=off", "warn", "access=warn,info"] {
             let lines = access_lines(format, level);

@@ -80,10 +80,9 @@ where
             Decision::Record(parent) => server_span(self.protocol, &entry, parent),
             Decision::Skip(context) => context,
         };
-        let inner = {
-            let _attached = context.clone().attach();
-            self.inner.call(request)
-        };
+        // The inner services only build their futures here; the request's code runs when
+        // they are polled, inside the context (see `ObserveFuture::poll`).
+        let inner = self.inner.call(request);
         ObserveFuture {
             inner,
             context: context.clone(),
@@ -153,7 +152,8 @@ fn route<B>(protocol: Protocol, request: &Request<B>) -> Route {
             .unwrap_or_else(|| PathAndQuery::from_static("/"))
     };
     match protocol {
-        Protocol::Grpc => Route::Grpc(path()),
+        Protocol::Grpc => grpc_method(request.uri().path())
+            .map_or_else(|| Route::UnknownGrpc(path()), Route::Grpc),
         Protocol::Http => request
             .extensions()
             .get::<axum::extract::MatchedPath>()
@@ -162,6 +162,36 @@ fn route<B>(protocol: Protocol, request: &Request<B>) -> Route {
                 |matched| Route::Matched(matched.clone()),
             ),
     }
+}
+
+/// The paths of the RPCs this server knows, sorted: the proto's, health's, reflection's.
+static GRPC_METHODS: std::sync::LazyLock<Box<[&'static str]>> = std::sync::LazyLock::new(|| {
+    let mut methods: Vec<&'static str> = super::services::METHODS
+        .iter()
+        .copied()
+        .chain([
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ])
+        .collect();
+    methods.sort_unstable_by(|a, b| by_length(a, b));
+    methods.into()
+});
+
+/// Shorter first, then by bytes: most comparisons end at the lengths.
+fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// `package.Service/Method` of a gRPC request path the server knows.
+fn grpc_method(path: &str) -> Option<&'static str> {
+    let methods = &**GRPC_METHODS;
+    let index = methods
+        .binary_search_by(|method| by_length(method, path))
+        .ok()?;
+    methods[index].strip_prefix('/')
 }
 
 /// The client's address, from tonic's or axum's connection info.
@@ -209,7 +239,10 @@ fn server_span(
         }
     };
     if let Some(peer) = entry.peer {
-        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new(
+            "network.peer.address",
+            super::log_format::ip_text(peer.ip()),
+        ));
         attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
     let mut parts = Some((name, attributes));
@@ -284,12 +317,11 @@ impl Finish {
             return;
         }
         self.done = true;
-        let _attached = self.context.clone().attach();
         let span = self.context.span();
         if span.is_recording() {
             record(&span, outcome);
         }
-        self.entry.log(outcome, aborted);
+        self.entry.log(outcome, aborted, &self.context);
         span.end();
     }
 

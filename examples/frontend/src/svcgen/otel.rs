@@ -191,7 +191,8 @@ pub enum Decision {
 #[derive(Clone)]
 pub struct RequestTracing {
     enabled: bool,
-    sampler: Sampler,
+    /// Shared: a `Sampler` clone allocates, and the servers clone this per request.
+    sampler: Arc<Sampler>,
     propagators: Arc<[Box<dyn TextMapPropagator + Send + Sync>]>,
     /// The headers that carry a trace id in the configured formats: without one of them
     /// a request starts a new trace, and the propagators need not look further.
@@ -235,9 +236,9 @@ impl RequestTracing {
             .collect();
         Self {
             enabled: config.enabled,
-            sampler: Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            sampler: Arc::new(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
                 config.sample_ratio,
-            ))),
+            )))),
             propagators: propagators.into(),
             carriers: carriers.into(),
         }

@@ -112,6 +112,7 @@ impl Telemetry {
                         .chain(file_writer.clone())
                         .collect(),
                     levels,
+                    ACCESS_TARGET,
                 )
                 .with_filter(LevelFilter::OFF)
             });

@@ -6,7 +6,7 @@
 //! `localEndpoint.serviceName` and a zero `parentId` on root spans. Runs on the batch
 //! span processor's own thread, so it uses a blocking HTTP client with a timeout.
 
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -60,49 +60,49 @@ impl Exporter {
 
 impl SpanExporter for Exporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut body = String::with_capacity(batch.len() * 600 + 2);
-        body.push('[');
+        let mut body = Vec::with_capacity(batch.len() * 600 + 2);
+        body.push(b'[');
         for (index, span) in batch.iter().enumerate() {
             if index > 0 {
-                body.push(',');
+                body.push(b',');
             }
             push_span(&mut body, span, &self.service_name);
         }
-        body.push(']');
-        self.post(body.into_bytes())
+        body.push(b']');
+        self.post(body)
     }
 }
 
 /// Appends `span` as a span of the Zipkin v2 model (`zipkin2-api.yaml`, `Span`):
 /// written straight into the request body, since every sampled request makes one.
-pub fn push_span(body: &mut String, span: &SpanData, service_name: &str) {
+pub fn push_span(body: &mut Vec<u8>, span: &SpanData, service_name: &str) {
     let context = &span.span_context;
     let timestamp = micros(span.start_time);
     let duration = micros(span.end_time).saturating_sub(timestamp).max(1);
-    body.push_str("{\"traceId\":\"");
+    body.extend_from_slice(b"{\"traceId\":\"");
     push_hex(body, &context.trace_id().to_bytes());
-    body.push_str("\",\"id\":\"");
+    body.extend_from_slice(b"\",\"id\":\"");
     push_hex(body, &context.span_id().to_bytes());
-    body.push('"');
+    body.push(b'"');
     if span.parent_span_id != SpanId::INVALID {
-        body.push_str(",\"parentId\":\"");
+        body.extend_from_slice(b",\"parentId\":\"");
         push_hex(body, &span.parent_span_id.to_bytes());
-        body.push('"');
+        body.push(b'"');
     }
-    body.push_str(",\"name\":");
+    body.extend_from_slice(b",\"name\":");
     push_json_str(body, &span.name);
     if let Some(kind) = kind(&span.span_kind) {
-        body.push_str(",\"kind\":\"");
-        body.push_str(kind);
-        body.push('"');
+        body.extend_from_slice(b",\"kind\":\"");
+        body.extend_from_slice(kind.as_bytes());
+        body.push(b'"');
     }
-    body.push_str(",\"timestamp\":");
+    body.extend_from_slice(b",\"timestamp\":");
     push_u64(body, timestamp);
-    body.push_str(",\"duration\":");
+    body.extend_from_slice(b",\"duration\":");
     push_u64(body, duration);
-    body.push_str(",\"localEndpoint\":{\"serviceName\":");
+    body.extend_from_slice(b",\"localEndpoint\":{\"serviceName\":");
     push_json_str(body, service_name);
-    body.push('}');
+    body.push(b'}');
     let attribute = |key: &str| {
         span.attributes
             .iter()
@@ -115,20 +115,20 @@ pub fn push_span(body: &mut String, span: &SpanData, service_name: &str) {
         attribute("network.peer.port"),
     );
     if !span.events.is_empty() {
-        body.push_str(",\"annotations\":[");
+        body.extend_from_slice(b",\"annotations\":[");
         for (index, event) in span.events.iter().enumerate() {
             if index > 0 {
-                body.push(',');
+                body.push(b',');
             }
-            body.push_str("{\"timestamp\":");
+            body.extend_from_slice(b"{\"timestamp\":");
             push_u64(body, micros(event.timestamp));
-            body.push_str(",\"value\":");
+            body.extend_from_slice(b",\"value\":");
             push_json_str(body, &event.name);
-            body.push('}');
+            body.push(b'}');
         }
-        body.push(']');
+        body.push(b']');
     }
-    body.push_str(",\"tags\":{");
+    body.extend_from_slice(b",\"tags\":{");
     let mut tags = Tags { body, empty: true };
     for attribute in &span.attributes {
         tags.push(attribute.key.as_str(), &attribute.value);
@@ -145,23 +145,23 @@ pub fn push_span(body: &mut String, span: &SpanData, service_name: &str) {
     if !scope.is_empty() {
         tags.push_str("otel.scope.name", scope);
     }
-    body.push_str("}}");
+    body.extend_from_slice(b"}}");
 }
 
 /// The `tags` object of a span: string values only (the Zipkin model).
 struct Tags<'a> {
-    body: &'a mut String,
+    body: &'a mut Vec<u8>,
     empty: bool,
 }
 
 impl Tags<'_> {
     fn key(&mut self, key: &str) {
         if !self.empty {
-            self.body.push(',');
+            self.body.push(b',');
         }
         self.empty = false;
         push_json_str(self.body, key);
-        self.body.push(':');
+        self.body.push(b':');
     }
 
     fn push_str(&mut self, key: &str, value: &str) {
@@ -174,16 +174,17 @@ impl Tags<'_> {
         match value {
             Value::String(value) => push_json_str(self.body, value.as_str()),
             Value::I64(value) => {
-                self.body.push('"');
+                self.body.push(b'"');
                 if *value < 0 {
-                    self.body.push('-');
+                    self.body.push(b'-');
                 }
                 push_u64(self.body, value.unsigned_abs());
-                self.body.push('"');
+                self.body.push(b'"');
             }
-            Value::Bool(value) => self
-                .body
-                .push_str(if *value { "\"true\"" } else { "\"false\"" }),
+            Value::Bool(value) => {
+                self.body
+                    .extend_from_slice(if *value { b"\"true\"" } else { b"\"false\"" })
+            }
             value => push_json_str(self.body, &value.to_string()),
         }
     }
@@ -200,27 +201,43 @@ fn kind(kind: &SpanKind) -> Option<&'static str> {
 }
 
 /// Appends `remoteEndpoint` when the span names its peer's address.
-fn push_remote_endpoint(body: &mut String, address: Option<&Value>, port: Option<&Value>) {
-    let Some(address) = address.and_then(|address| address.as_str().parse::<IpAddr>().ok()) else {
+fn push_remote_endpoint(body: &mut Vec<u8>, address: Option<&Value>, port: Option<&Value>) {
+    let Some(address) = address.map(Value::as_str) else {
         return;
     };
-    let address = match address {
-        IpAddr::V6(ip) => ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4),
-        ip @ IpAddr::V4(_) => ip,
-    };
-    body.push_str(",\"remoteEndpoint\":{");
-    let _ = match address {
-        IpAddr::V4(ip) => write!(body, "\"ipv4\":\"{ip}\""),
-        IpAddr::V6(ip) => write!(body, "\"ipv6\":\"{ip}\""),
-    };
+    // The request layer writes IPv4 peers as dotted quads: copied as they are.
+    let dotted = !address.is_empty()
+        && address.len() <= 15
+        && address
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || byte == b'.')
+        && address.bytes().filter(|&byte| byte == b'.').count() == 3;
+    if dotted {
+        body.extend_from_slice(b",\"remoteEndpoint\":{\"ipv4\":\"");
+        body.extend_from_slice(address.as_bytes());
+        body.push(b'"');
+    } else {
+        let Ok(address) = address.parse::<IpAddr>() else {
+            return;
+        };
+        let address = match address {
+            IpAddr::V6(ip) => ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4),
+            ip @ IpAddr::V4(_) => ip,
+        };
+        body.extend_from_slice(b",\"remoteEndpoint\":{");
+        let _ = match address {
+            IpAddr::V4(ip) => write!(body, "\"ipv4\":\"{ip}\""),
+            IpAddr::V6(ip) => write!(body, "\"ipv6\":\"{ip}\""),
+        };
+    }
     if let Some(Value::I64(port)) = port
         && let Ok(port) = u16::try_from(*port)
         && port != 0
     {
-        body.push_str(",\"port\":");
+        body.extend_from_slice(b",\"port\":");
         push_u64(body, u64::from(port));
     }
-    body.push('}');
+    body.push(b'}');
 }
 
 /// Epoch microseconds (0 for times before the epoch).
@@ -269,9 +286,9 @@ mod tests {
     }
 
     fn json(span: &SpanData) -> serde_json::Value {
-        let mut body = String::new();
+        let mut body = Vec::new();
         push_span(&mut body, span, "demo");
-        serde_json::from_str(&body).expect("valid JSON")
+        serde_json::from_slice(&body).expect("valid JSON")
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! One log line per request, for both servers (target `access`): method or route,
 //! status, latency and peer. Written by [`super::observe`] when the response ends.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -11,7 +10,7 @@ use http::uri::PathAndQuery;
 use http::{Method, StatusCode};
 use tonic::Code;
 
-use super::log_format::{DirectJson, LineFields, decimal};
+use super::log_format::{DirectJson, LineFields};
 use super::telemetry::ACCESS_TARGET;
 
 /// Which server a request came to; it decides how the status is read.
@@ -36,11 +35,13 @@ pub enum Outcome {
     Cancelled,
 }
 
-/// What a request is logged and traced as; holds the request's own path, uncopied.
+/// What a request is logged and traced as.
 #[derive(Debug, Clone)]
 pub enum Route {
-    /// A gRPC method: the path `/package.Service/Method`, shown without its first `/`.
-    Grpc(PathAndQuery),
+    /// A gRPC method the server knows: `package.Service/Method`.
+    Grpc(&'static str),
+    /// A gRPC request for a path the server does not serve.
+    UnknownGrpc(PathAndQuery),
     /// An HTTP request that matched this route template.
     Matched(MatchedPath),
     /// An HTTP request that matched no route: its path.
@@ -48,15 +49,23 @@ pub enum Route {
 }
 
 impl Route {
-    /// `package.Service/Method` for gRPC; the route template, or the path when no route
-    /// matched, for HTTP.
+    /// `package.Service/Method` for gRPC (the path without its first `/`); the route
+    /// template, or the path when no route matched, for HTTP.
     #[must_use]
     pub fn as_str(&self) -> &str {
         match self {
-            Self::Grpc(path) => path.path().strip_prefix('/').unwrap_or(path.path()),
+            Self::Grpc(method) => method,
+            Self::UnknownGrpc(path) => path.path().strip_prefix('/').unwrap_or(path.path()),
             Self::Matched(matched) => matched.as_str(),
             Self::Path(path) => path.path(),
         }
+    }
+
+    /// Whether [`Route::as_str`] is the service's own text (proto names, route
+    /// templates), which needs no escaping in a log line.
+    #[must_use]
+    pub const fn is_own(&self) -> bool {
+        matches!(self, Self::Grpc(_) | Self::Matched(_))
     }
 }
 
@@ -76,29 +85,44 @@ pub struct Entry {
 impl Entry {
     /// Logs the access line of a request that ended with `outcome`; `aborted` when the
     /// client went away before the response was complete.
-    pub fn log(&self, outcome: Outcome, aborted: bool) {
-        if !self.enabled(outcome) {
+    /// `context` is the request's trace context, whose ids the line carries.
+    pub fn log(&self, outcome: Outcome, aborted: bool, context: &opentelemetry::Context) {
+        let latency_us = || u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let method = self.route.as_str();
+        let written = match outcome {
+            Outcome::Grpc(code) => write_direct(context, grpc_severity(code).level(), "grpc call", |fields| {
+                fields.route("method", &self.route);
+                fields.trusted_str("status", code_name(code));
+                fields.u64("latency_us", latency_us());
+                if let Some(peer) = self.peer {
+                    fields.addr("peer", peer);
+                }
+                fields.bool("aborted", aborted);
+            }),
+            Outcome::Http(status) => write_direct(context, http_level(status), "http request", |fields| {
+                fields.trusted_str("method", self.method.as_str());
+                fields.route("route", &self.route);
+                fields.u64("status", u64::from(status.as_u16()));
+                fields.u64("latency_us", latency_us());
+                if let Some(peer) = self.peer {
+                    fields.addr("peer", peer);
+                }
+                fields.bool("aborted", aborted);
+            }),
+            Outcome::Failed | Outcome::Cancelled => false,
+        };
+        if written || !self.enabled(outcome) {
             return;
         }
-        let latency_us = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let method = self.route.as_str();
-        let peer_text = self.peer.map(PeerText::new);
-        let peer = peer_text.as_ref().map(PeerText::as_str);
+        // The event's formatters read the trace ids from the current context.
+        let _attached = context.clone().attach();
+        let latency_us = latency_us();
+        let peer = self.peer.map(|peer| peer.to_string());
+        let peer = peer.as_deref();
+        let http_method = self.method.as_str();
         match outcome {
             Outcome::Grpc(code) => {
                 let status = code_name(code);
-                let written = write_direct(grpc_severity(code).level(), "grpc call", |fields| {
-                    fields.str("method", method);
-                    fields.str("status", status);
-                    fields.u64("latency_us", latency_us);
-                    if let Some(peer) = peer {
-                        fields.str("peer", peer);
-                    }
-                    fields.bool("aborted", aborted);
-                });
-                if written {
-                    return;
-                }
                 match grpc_severity(code) {
                     Severity::Error => {
                         tracing::error!(target: ACCESS_TARGET, method, status, latency_us, peer, aborted, "grpc call");
@@ -112,26 +136,7 @@ impl Entry {
                 }
             }
             Outcome::Http(status) => {
-                let http_method = self.method.as_str();
                 let status = status.as_u16();
-                let level = if status >= 500 {
-                    &tracing::Level::ERROR
-                } else {
-                    &tracing::Level::INFO
-                };
-                let written = write_direct(level, "http request", |fields| {
-                    fields.str("method", http_method);
-                    fields.str("route", method);
-                    fields.u64("status", u64::from(status));
-                    fields.u64("latency_us", latency_us);
-                    if let Some(peer) = peer {
-                        fields.str("peer", peer);
-                    }
-                    fields.bool("aborted", aborted);
-                });
-                if written {
-                    return;
-                }
                 if status >= 500 {
                     tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
                 } else {
@@ -139,21 +144,17 @@ impl Entry {
                 }
             }
             Outcome::Failed => {
-                let http_method = self.method.as_str();
                 tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, latency_us, peer, "request failed before a response");
             }
             Outcome::Cancelled => {
-                let http_method = self.method.as_str();
                 tracing::info!(target: ACCESS_TARGET, method = http_method, route = method, latency_us, peer, "request cancelled before a response");
             }
         }
     }
-}
 
-impl Entry {
-    /// Whether the line of `outcome` may be written (so that an access log disabled by
-    /// the maximum level costs nothing more; a target directive such as `access=off` is
-    /// applied after this, by the sinks' filters).
+    /// Whether the `tracing` event of `outcome` may be written (so that an access log
+    /// disabled by the maximum level costs nothing more; a target directive such as
+    /// `access=off` is applied after this, by the sinks' filters).
     fn enabled(&self, outcome: Outcome) -> bool {
         match outcome {
             Outcome::Grpc(code) => match grpc_severity(code) {
@@ -172,62 +173,32 @@ impl Entry {
     }
 }
 
-/// A socket address as text, formatted on the stack (it is in every access line).
-struct PeerText {
-    bytes: [u8; 64],
-    len: usize,
-}
-
-impl PeerText {
-    fn new(peer: SocketAddr) -> Self {
-        let mut text = Self {
-            bytes: [0; 64],
-            len: 0,
-        };
-        match peer {
-            SocketAddr::V4(peer) => {
-                let mut digits = [0; 20];
-                for (index, octet) in peer.ip().octets().into_iter().enumerate() {
-                    if index > 0 {
-                        text.push(b".");
-                    }
-                    text.push(decimal(u64::from(octet), &mut digits).as_bytes());
-                }
-                text.push(b":");
-                text.push(decimal(u64::from(peer.port()), &mut digits).as_bytes());
-            }
-            SocketAddr::V6(peer) => {
-                let mut cursor = std::io::Cursor::new(&mut text.bytes[..]);
-                // At most 55 bytes: `[` 45-byte address `%` scope `]:` port.
-                let _ = write!(cursor, "{peer}");
-                text.len = usize::try_from(cursor.position()).unwrap_or(0);
-            }
-        }
-        text
-    }
-
-    fn push(&mut self, part: &[u8]) {
-        self.bytes[self.len..self.len + part.len()].copy_from_slice(part);
-        self.len += part.len();
-    }
-
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+/// The level of an HTTP access line: ERROR for a server error.
+fn http_level(status: StatusCode) -> &'static tracing::Level {
+    if status.is_server_error() {
+        &tracing::Level::ERROR
+    } else {
+        &tracing::Level::INFO
     }
 }
 
 /// Writes an access line straight to the JSON sinks of the current pipeline, when all
 /// of its sinks write JSON (see [`DirectJson`]) and their levels enable it; `false` when
-/// the line must go through a `tracing` event instead.
+/// the line must go through a `tracing` event instead. One look at the dispatcher, and
+/// the level decided when the pipeline was built.
 fn write_direct(
+    context: &opentelemetry::Context,
     level: &tracing::Level,
-    message: &str,
-    fields: impl Fn(&mut LineFields<'_>),
+    message: &'static str,
+    fields: impl FnOnce(&mut LineFields<'_>),
 ) -> bool {
+    let mut fields = Some(fields);
     tracing::dispatcher::get_default(|dispatch| {
         dispatch.downcast_ref::<DirectJson>().is_some_and(|direct| {
-            if direct.enabled(level, ACCESS_TARGET) {
-                direct.write(level, ACCESS_TARGET, message, &fields);
+            if direct.access_enabled(level)
+                && let Some(fields) = fields.take()
+            {
+                direct.write(context, level, ACCESS_TARGET, message, fields);
             }
             true
         })

@@ -9,18 +9,20 @@
 //! allocated per field.
 
 use std::cell::RefCell;
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io::Write as _;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::TraceContextExt as _;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::access_log::Route;
 use super::log_writer::BatchWriter;
 
 /// The `fmt` layer's event format for JSON lines.
@@ -31,9 +33,41 @@ pub struct JsonLines;
 /// with `field.`.
 const RESERVED: &[&str] = &["timestamp", "level", "target", "trace_id", "span_id"];
 
+/// A thread's line buffer, reused from line to line, and its clock.
+struct Line {
+    bytes: Vec<u8>,
+    clock: Clock,
+}
+
 thread_local! {
-    static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
-    static CLOCK: RefCell<Clock> = const { RefCell::new(Clock { second: u64::MAX, text: [0; 19] }) };
+    static LINE: RefCell<Line> = RefCell::new(Line {
+        bytes: Vec::with_capacity(512),
+        clock: Clock { second: u64::MAX, text: [0; 19] },
+    });
+}
+
+/// Runs `write` on this thread's cleared line buffer (a fresh one when logging happens
+/// while a line is being written, e.g. from a field's `Debug`).
+fn with_line<R>(write: impl FnOnce(&mut Vec<u8>, &mut Clock) -> R) -> R {
+    let mut write = Some(write);
+    let reused = LINE.try_with(|line| {
+        let mut line = line.try_borrow_mut().ok()?;
+        let Line { bytes, clock } = &mut *line;
+        bytes.clear();
+        Some(write.take()?(bytes, clock))
+    });
+    match (reused, write) {
+        (Ok(Some(result)), _) => result,
+        (_, Some(write)) => write(
+            &mut Vec::new(),
+            &mut Clock {
+                second: u64::MAX,
+                text: [0; 19],
+            },
+        ),
+        // `write` ran and returned: unreachable, since it was taken only to run.
+        (_, None) => unreachable!("the line was written"),
+    }
 }
 
 impl<S, N> FormatEvent<S, N> for JsonLines
@@ -47,54 +81,44 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        LINE.with(|line| match line.try_borrow_mut() {
-            Ok(mut line) => {
-                line.clear();
-                format_line(&mut line, event, SystemTime::now());
-                writer.write_str(&line)
-            }
-            // Logging while formatting a line (a field's `Debug` that logs): no reuse.
-            Err(_) => {
-                let mut line = String::new();
-                format_line(&mut line, event, SystemTime::now());
-                writer.write_str(&line)
-            }
+        with_line(|line, clock| {
+            let metadata = event.metadata();
+            push_head(line, clock, SystemTime::now(), metadata.level(), metadata.target());
+            event.record(&mut JsonFields { line: &mut *line });
+            push_tail(line);
+            // Every part written is UTF-8: the escapes, and text from `&str`s.
+            writer.write_str(std::str::from_utf8(line).map_err(|_| fmt::Error)?)
         })
     }
 }
 
-/// Appends the JSON line of `event`, logged at `now`, with its newline.
-fn format_line(line: &mut String, event: &Event<'_>, now: SystemTime) {
-    let metadata = event.metadata();
-    push_head(line, now, metadata.level(), metadata.target());
-    event.record(&mut JsonFields { line: &mut *line });
-    push_tail(line);
-}
-
 /// `{"timestamp":…,"level":…,"target":…`
-fn push_head(line: &mut String, now: SystemTime, level: &Level, target: &str) {
-    line.push_str("{\"timestamp\":\"");
-    push_timestamp(line, now);
-    line.push_str("\",\"level\":\"");
-    line.push_str(level.as_str());
-    line.push_str("\",\"target\":");
+fn push_head(line: &mut Vec<u8>, clock: &mut Clock, now: SystemTime, level: &Level, target: &str) {
+    line.extend_from_slice(b"{\"timestamp\":\"");
+    push_timestamp(line, clock, now);
+    line.extend_from_slice(b"\",\"level\":\"");
+    line.extend_from_slice(level.as_str().as_bytes());
+    line.extend_from_slice(b"\",\"target\":");
     push_json_str(line, target);
 }
 
 /// The ids of the current trace context, then `}` and the newline.
-fn push_tail(line: &mut String) {
-    opentelemetry::Context::map_current(|cx| {
-        let span = cx.span();
-        let context = span.span_context();
-        if context.is_valid() {
-            line.push_str(",\"trace_id\":\"");
-            push_hex(line, &context.trace_id().to_bytes());
-            line.push_str("\",\"span_id\":\"");
-            push_hex(line, &context.span_id().to_bytes());
-            line.push('"');
-        }
-    });
-    line.push_str("}\n");
+fn push_tail(line: &mut Vec<u8>) {
+    opentelemetry::Context::map_current(|context| push_ids_and_end(line, context));
+}
+
+/// The ids of `context`'s span, then `}` and the newline.
+fn push_ids_and_end(line: &mut Vec<u8>, context: &opentelemetry::Context) {
+    let span = context.span();
+    let ids = span.span_context();
+    if ids.is_valid() {
+        line.extend_from_slice(b",\"trace_id\":\"");
+        push_hex(line, &ids.trace_id().to_bytes());
+        line.extend_from_slice(b"\",\"span_id\":\"");
+        push_hex(line, &ids.span_id().to_bytes());
+        line.push(b'"');
+    }
+    line.extend_from_slice(b"}\n");
 }
 
 /// The sinks of a pipeline whose every sink writes JSON lines. The access log writes its
@@ -107,15 +131,24 @@ fn push_tail(line: &mut String) {
 pub struct DirectJson {
     sinks: Vec<BatchWriter>,
     levels: Targets,
+    /// Whether `levels` enable the access target at ERROR, WARN and INFO: decided once.
+    access: [bool; 3],
 }
 
 impl<S: Subscriber> tracing_subscriber::Layer<S> for DirectJson {}
 
 impl DirectJson {
-    /// Writes to `sinks` what `levels` (the sinks' own level directives) enable.
+    /// Writes to `sinks` what `levels` (the sinks' own level directives) enable;
+    /// `access_target` is the target of the access lines, whose levels are looked up once.
     #[must_use]
-    pub const fn new(sinks: Vec<BatchWriter>, levels: Targets) -> Self {
-        Self { sinks, levels }
+    pub fn new(sinks: Vec<BatchWriter>, levels: Targets, access_target: &str) -> Self {
+        let access = [Level::ERROR, Level::WARN, Level::INFO]
+            .map(|level| levels.would_enable(access_target, &level));
+        Self {
+            sinks,
+            levels,
+            access,
+        }
     }
 
     /// Whether the sinks take events of `target` at `level`.
@@ -124,47 +157,76 @@ impl DirectJson {
         self.levels.would_enable(target, level)
     }
 
+    /// Whether the sinks take access lines at `level` (ERROR, WARN or INFO).
+    #[must_use]
+    pub fn access_enabled(&self, level: &Level) -> bool {
+        match *level {
+            Level::ERROR => self.access[0],
+            Level::WARN => self.access[1],
+            _ => self.access[2],
+        }
+    }
+
     /// Writes the line of an event at `level` for `target` with `message`; `fields`
-    /// appends the other fields. The caller checked that the level is enabled.
+    /// appends the other fields. The caller checked that the level is enabled; `target`
+    /// and `message` are the caller's own literals, which need no escaping.
+    /// The line carries the ids of `context`'s span.
     pub fn write(
         &self,
+        context: &opentelemetry::Context,
         level: &Level,
-        target: &str,
-        message: &str,
+        target: &'static str,
+        message: &'static str,
         fields: impl FnOnce(&mut LineFields<'_>),
     ) {
-        let write = |line: &mut String| {
-            push_head(line, SystemTime::now(), level, target);
-            line.push_str(",\"message\":");
-            push_json_str(line, message);
+        with_line(|line, clock| {
+            push_head_trusted(line, clock, SystemTime::now(), level, target);
+            line.extend_from_slice(b",\"message\":\"");
+            push_trusted(line, message);
+            line.push(b'"');
             fields(&mut LineFields { line: &mut *line });
-            push_tail(line);
+            push_ids_and_end(line, context);
             for sink in &self.sinks {
-                let _ = (&*sink).write_all(line.as_bytes());
+                let _ = (&*sink).write_all(line);
             }
-        };
-        LINE.with(|line| match line.try_borrow_mut() {
-            Ok(mut line) => {
-                line.clear();
-                write(&mut line);
-            }
-            Err(_) => write(&mut String::new()),
         });
     }
 }
 
+/// [`push_head`] for a target that needs no escaping.
+fn push_head_trusted(
+    line: &mut Vec<u8>,
+    clock: &mut Clock,
+    now: SystemTime,
+    level: &Level,
+    target: &str,
+) {
+    line.extend_from_slice(b"{\"timestamp\":\"");
+    push_timestamp(line, clock, now);
+    line.extend_from_slice(b"\",\"level\":\"");
+    line.extend_from_slice(level.as_str().as_bytes());
+    line.extend_from_slice(b"\",\"target\":\"");
+    push_trusted(line, target);
+    line.push(b'"');
+}
+
+/// Appends text the caller knows needs no JSON escaping (its own literals, numbers).
+fn push_trusted(line: &mut Vec<u8>, text: &str) {
+    debug_assert!(!text.bytes().any(needs_escape), "{text}");
+    line.extend_from_slice(text.as_bytes());
+}
+
 /// Appends the fields of a line written by [`DirectJson::write`].
 pub struct LineFields<'a> {
-    line: &'a mut String,
+    line: &'a mut Vec<u8>,
 }
 
 impl LineFields<'_> {
     /// `key` is one of the caller's own field names, which need no escaping.
     fn key(&mut self, key: &str) {
-        debug_assert!(!key.bytes().any(needs_escape), "{key}");
-        self.line.push_str(",\"");
-        self.line.push_str(key);
-        self.line.push_str("\":");
+        self.line.extend_from_slice(b",\"");
+        push_trusted(self.line, key);
+        self.line.extend_from_slice(b"\":");
     }
 
     /// `,"key":"value"`
@@ -173,16 +235,55 @@ impl LineFields<'_> {
         push_json_str(self.line, value);
     }
 
+    /// `,"key":"route"`, escaped unless it is the service's own text.
+    pub fn route(&mut self, key: &str, route: &Route) {
+        if route.is_own() {
+            self.trusted_str(key, route.as_str());
+        } else {
+            self.str(key, route.as_str());
+        }
+    }
+
+    /// `,"key":"value"` for a value that needs no escaping (a status name, an address).
+    pub fn trusted_str(&mut self, key: &str, value: &str) {
+        self.key(key);
+        self.line.push(b'"');
+        push_trusted(self.line, value);
+        self.line.push(b'"');
+    }
+
     /// `,"key":value`
     pub fn u64(&mut self, key: &str, value: u64) {
         self.key(key);
         push_u64(self.line, value);
     }
 
+    /// `,"key":"address:port"`
+    pub fn addr(&mut self, key: &str, addr: SocketAddr) {
+        self.key(key);
+        self.line.push(b'"');
+        match addr {
+            SocketAddr::V4(addr) => {
+                let mut text = [0; 21];
+                let mut len = put_ipv4(&mut text, *addr.ip());
+                text[len] = b':';
+                len += 1;
+                len += put_decimal(&mut text[len..], u64::from(addr.port()));
+                self.line.extend_from_slice(&text[..len]);
+            }
+            // Hex digits, colons, brackets and a numeric scope: nothing to escape.
+            SocketAddr::V6(addr) => {
+                let _ = write!(self.line, "{addr}");
+            }
+        }
+        self.line.push(b'"');
+    }
+
     /// `,"key":true|false`
     pub fn bool(&mut self, key: &str, value: bool) {
         self.key(key);
-        self.line.push_str(if value { "true" } else { "false" });
+        self.line
+            .extend_from_slice(if value { b"true" } else { b"false" });
     }
 }
 
@@ -193,28 +294,17 @@ struct Clock {
 }
 
 /// Appends `now` as `2026-11-25T09:30:00.123456Z`.
-fn push_timestamp(line: &mut String, now: SystemTime) {
+fn push_timestamp(line: &mut Vec<u8>, clock: &mut Clock, now: SystemTime) {
     let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
     let second = since_epoch.as_secs();
-    CLOCK.with(|clock| {
-        let mut clock = clock.borrow_mut();
-        if clock.second != second {
-            clock.second = second;
-            clock.text = date_time(second);
-        }
-        // Only ASCII digits and separators were written.
-        line.push_str(std::str::from_utf8(&clock.text).unwrap_or_default());
-    });
-    let micros = since_epoch.subsec_micros();
-    line.push('.');
-    let mut digits = [b'0'; 6];
-    let mut rest = micros;
-    for digit in digits.iter_mut().rev() {
-        *digit = b'0' + u8::try_from(rest % 10).unwrap_or(0);
-        rest /= 10;
+    if clock.second != second {
+        clock.second = second;
+        clock.text = date_time(second);
     }
-    line.push_str(std::str::from_utf8(&digits).unwrap_or_default());
-    line.push('Z');
+    line.extend_from_slice(&clock.text);
+    let mut fraction = *b".000000Z";
+    put_digits(&mut fraction[1..7], u64::from(since_epoch.subsec_micros()));
+    line.extend_from_slice(&fraction);
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` of a Unix time (UTC; the civil calendar of Howard Hinnant's
@@ -230,7 +320,11 @@ fn date_time(unix_seconds: u64) -> [u8; 19] {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + u64::from(month <= 2);
     let mut text = *b"0000-00-00T00:00:00";
     put_digits(&mut text[0..4], year);
@@ -249,50 +343,66 @@ fn put_digits(slot: &mut [u8], mut value: u64) {
     }
 }
 
-/// Appends `bytes` in lowercase hexadecimal (trace and span ids: at most 16 bytes).
-pub fn push_hex(line: &mut String, bytes: &[u8]) {
+/// Appends `bytes` in lowercase hexadecimal (trace and span ids).
+pub fn push_hex(line: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = [0; 32];
-    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(byte >> 4)];
-        pair[1] = HEX[usize::from(byte & 0xf)];
+    for byte in bytes {
+        line.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
     }
-    let len = 2 * bytes.len().min(16);
-    line.push_str(std::str::from_utf8(&text[..len]).unwrap_or_default());
 }
 
 /// Appends `text` as a JSON string, quoted and escaped.
-pub fn push_json_str(line: &mut String, text: &str) {
-    line.push('"');
+pub fn push_json_str(line: &mut Vec<u8>, text: &str) {
+    line.push(b'"');
     push_escaped(line, text);
-    line.push('"');
+    line.push(b'"');
 }
 
-/// Appends the JSON escape of `text` (without quotes).
-fn push_escaped(line: &mut String, text: &str) {
-    if !text.bytes().any(needs_escape) {
-        line.push_str(text);
-        return;
-    }
+/// Appends the JSON escape of `text` (without quotes), in one pass that skips eight
+/// bytes at a time while none of them needs escaping.
+fn push_escaped(line: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
     let mut start = 0;
-    for (index, byte) in text.bytes().enumerate() {
-        if !needs_escape(byte) {
+    let mut index = 0;
+    while index < bytes.len() {
+        if let Some(word) = bytes.get(index..index + 8)
+            && let Ok(word) = <[u8; 8]>::try_from(word)
+            && !may_need_escape(u64::from_le_bytes(word))
+        {
+            index += 8;
             continue;
         }
-        line.push_str(&text[start..index]);
-        match byte {
-            b'"' => line.push_str("\\\""),
-            b'\\' => line.push_str("\\\\"),
-            b'\n' => line.push_str("\\n"),
-            b'\r' => line.push_str("\\r"),
-            b'\t' => line.push_str("\\t"),
-            _ => {
-                let _ = write!(line, "\\u{byte:04x}");
+        let byte = bytes[index];
+        if needs_escape(byte) {
+            line.extend_from_slice(&bytes[start..index]);
+            match byte {
+                b'"' => line.extend_from_slice(b"\\\""),
+                b'\\' => line.extend_from_slice(b"\\\\"),
+                b'\n' => line.extend_from_slice(b"\\n"),
+                b'\r' => line.extend_from_slice(b"\\r"),
+                b'\t' => line.extend_from_slice(b"\\t"),
+                _ => {
+                    let _ = write!(line, "\\u{byte:04x}");
+                }
             }
+            start = index + 1;
         }
-        start = index + 1;
+        index += 1;
     }
-    line.push_str(&text[start..]);
+    line.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether one of the eight bytes of `word` may need escaping: exact for control
+/// characters, `"` and `\\` (the "has less than" and "has zero byte" bit tricks).
+const fn may_need_escape(word: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES * 0x80;
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote = word ^ (ONES * b'"' as u64);
+    let backslash = word ^ (ONES * b'\\' as u64);
+    let quote = quote.wrapping_sub(ONES) & !quote;
+    let backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (control | quote | backslash) & HIGHS != 0
 }
 
 /// The bytes a JSON string escapes: control characters, `"` and `\\`.
@@ -313,7 +423,7 @@ fn needs_escape(byte: u8) -> bool {
 }
 
 /// Escapes what a `Debug` or `Display` implementation writes into a JSON string.
-struct Escaped<'a>(&'a mut String);
+struct Escaped<'a>(&'a mut Vec<u8>);
 
 impl fmt::Write for Escaped<'_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
@@ -324,7 +434,7 @@ impl fmt::Write for Escaped<'_> {
 
 /// Appends each field of an event as `,"name":value`.
 struct JsonFields<'a> {
-    line: &'a mut String,
+    line: &'a mut Vec<u8>,
 }
 
 impl JsonFields<'_> {
@@ -332,42 +442,72 @@ impl JsonFields<'_> {
     fn key(&mut self, field: &Field) {
         let name = field.name();
         if RESERVED.contains(&name) {
-            self.line.push_str(",\"field.");
-            self.line.push_str(name);
-            self.line.push_str("\":");
+            self.line.extend_from_slice(b",\"field.");
+            self.line.extend_from_slice(name.as_bytes());
+            self.line.extend_from_slice(b"\":");
         } else {
-            self.line.push(',');
+            self.line.push(b',');
             push_json_str(self.line, name);
-            self.line.push(':');
+            self.line.push(b':');
         }
     }
 
+    /// Appends `"…"` with what `display` writes, escaped.
+    fn quoted(&mut self, display: impl FnOnce(&mut Escaped<'_>) -> fmt::Result) {
+        self.line.push(b'"');
+        let _ = display(&mut Escaped(self.line));
+        self.line.push(b'"');
+    }
 }
 
-/// Appends `value` in decimal.
-pub fn push_u64(line: &mut String, value: u64) {
-    line.push_str(decimal(value, &mut [0; 20]));
+/// `ip` as text, without `fmt` for IPv4 (every sampled request's span has its peer).
+#[must_use]
+pub fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(ip) => {
+            let mut text = [0; 15];
+            let len = put_ipv4(&mut text, ip);
+            text[..len].iter().map(|&byte| char::from(byte)).collect()
+        }
+        IpAddr::V6(ip) => ip.to_string(),
+    }
 }
 
-/// `value` in decimal, written into `digits` (the integers of every access line,
-/// without `fmt`).
-pub fn decimal(value: u64, digits: &mut [u8; 20]) -> &str {
-    let mut start = digits.len();
+/// Writes `ip` (`255.255.255.255` at most) at the start of `slot` and returns its length.
+fn put_ipv4(slot: &mut [u8], ip: Ipv4Addr) -> usize {
+    let mut len = 0;
+    for (index, octet) in ip.octets().into_iter().enumerate() {
+        if index > 0 {
+            slot[len] = b'.';
+            len += 1;
+        }
+        len += put_decimal(&mut slot[len..], u64::from(octet));
+    }
+    len
+}
+
+/// Appends `value` in decimal, without `fmt`.
+pub fn push_u64(line: &mut Vec<u8>, value: u64) {
+    let mut digits = [0; 20];
+    let len = put_decimal(&mut digits, value);
+    line.extend_from_slice(&digits[..len]);
+}
+
+/// Writes `value` in decimal at the start of `slot` (which must have room: 20 bytes
+/// for any `u64`) and returns how many bytes it took.
+fn put_decimal(slot: &mut [u8], value: u64) -> usize {
+    let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
     let mut rest = value;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+    for digit in slot[..len].iter_mut().rev() {
+        *digit = b'0' + u8::try_from(rest % 10).unwrap_or(0);
         rest /= 10;
-        if rest == 0 {
-            break;
-        }
     }
-    std::str::from_utf8(&digits[start..]).unwrap_or_default()
+    len
 }
 
-fn push_i64(line: &mut String, value: i64) {
+fn push_i64(line: &mut Vec<u8>, value: i64) {
     if value < 0 {
-        line.push('-');
+        line.push(b'-');
     }
     push_u64(line, value.unsigned_abs());
 }
@@ -378,7 +518,7 @@ impl Visit for JsonFields<'_> {
         if value.is_finite() {
             let _ = write!(self.line, "{value}");
         } else {
-            self.line.push_str("null");
+            self.line.extend_from_slice(b"null");
         }
     }
 
@@ -404,7 +544,8 @@ impl Visit for JsonFields<'_> {
 
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.key(field);
-        self.line.push_str(if value { "true" } else { "false" });
+        self.line
+            .extend_from_slice(if value { b"true" } else { b"false" });
     }
 
     fn record_str(&mut self, field: &Field, value: &str) {
@@ -414,22 +555,22 @@ impl Visit for JsonFields<'_> {
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
         self.key(field);
-        self.line.push('"');
-        let _ = write!(Escaped(self.line), "{value}");
-        self.line.push('"');
+        self.quoted(|out| fmt::Write::write_fmt(out, format_args!("{value}")));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.key(field);
-        self.line.push('"');
-        let _ = write!(Escaped(self.line), "{value:?}");
-        self.line.push('"');
+        self.quoted(|out| fmt::Write::write_fmt(out, format_args!("{value:?}")));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn text(line: &[u8]) -> &str {
+        std::str::from_utf8(line).expect("UTF-8")
+    }
 
     #[test]
     fn json_strings_are_escaped_so_they_parse_back() {
@@ -439,19 +580,41 @@ mod tests {
             "new\nline\ttab\r",
             "\u{1} bell \u{1f}",
             "naïve – ✓",
+            "a longer plain string, eight bytes at a time, with one \" late",
+            "\"starts and ends with quotes, and is longer than a word\"",
+            "/pkg.v1.Service/Method\\\u{7f}\u{0}",
         ] {
-            let mut line = String::from("{");
+            let mut line = b"{".to_vec();
             push_json_str(&mut line, "key \"k\"");
-            line.push(':');
+            line.push(b':');
             push_json_str(&mut line, text);
-            line.push('}');
-            let parsed: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
-            assert_eq!(parsed["key \"k\""], text, "{line}");
+            line.push(b'}');
+            let parsed: serde_json::Value = serde_json::from_slice(&line).expect("valid JSON");
+            assert_eq!(parsed["key \"k\""], text, "{}", self::text(&line));
+        }
+    }
+
+    #[test]
+    fn the_word_test_flags_exactly_the_words_with_a_byte_to_escape() {
+        for byte in 0..=u8::MAX {
+            for position in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[position] = byte;
+                assert_eq!(
+                    may_need_escape(u64::from_le_bytes(word)),
+                    needs_escape(byte),
+                    "byte {byte:#04x} at {position}"
+                );
+            }
         }
     }
 
     #[test]
     fn timestamps_are_rfc_3339_utc_with_microseconds() {
+        let mut clock = Clock {
+            second: u64::MAX,
+            text: [0; 19],
+        };
         for (unix, micros, expected) in [
             (0, 0, "1970-01-01T00:00:00.000000Z"),
             (951_782_400, 7, "2000-02-29T00:00:00.000007Z"),
@@ -460,34 +623,52 @@ mod tests {
             (4_102_444_800, 500_000, "2100-01-01T00:00:00.500000Z"),
         ] {
             let now = UNIX_EPOCH + std::time::Duration::new(unix, micros * 1000);
-            let mut line = String::new();
-            push_timestamp(&mut line, now);
-            assert_eq!(line, expected);
-            // The second time comes from the per-thread cache.
+            let mut line = Vec::new();
+            push_timestamp(&mut line, &mut clock, now);
+            assert_eq!(text(&line), expected);
+            // The second time comes from the clock's cache.
             line.clear();
-            push_timestamp(&mut line, now);
-            assert_eq!(line, expected);
+            push_timestamp(&mut line, &mut clock, now);
+            assert_eq!(text(&line), expected);
         }
     }
 
     #[test]
     fn integers_are_decimal() {
-        for value in [0, 7, 10, 65_535, u64::MAX] {
-            let mut line = String::new();
+        for value in [0, 7, 9, 10, 99, 100, 65_535, 10_u64.pow(19), u64::MAX] {
+            let mut line = Vec::new();
             push_u64(&mut line, value);
-            assert_eq!(line, value.to_string());
+            assert_eq!(text(&line), value.to_string());
         }
         for value in [i64::MIN, -1, 0, 42, i64::MAX] {
-            let mut line = String::new();
+            let mut line = Vec::new();
             push_i64(&mut line, value);
-            assert_eq!(line, value.to_string());
+            assert_eq!(text(&line), value.to_string());
+        }
+    }
+
+    #[test]
+    fn addresses_are_written_as_std_writes_them() {
+        for addr in [
+            "0.0.0.0:0",
+            "127.0.0.1:50051",
+            "255.255.255.255:65535",
+            "10.20.3.4:8",
+            "[::1]:443",
+            "[fe80::1%2]:9",
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let mut line = Vec::new();
+            LineFields { line: &mut line }.addr("peer", addr);
+            assert_eq!(text(&line), format!(",\"peer\":\"{addr}\""));
+            assert_eq!(ip_text(addr.ip()), addr.ip().to_string());
         }
     }
 
     #[test]
     fn ids_are_lowercase_hex() {
-        let mut line = String::new();
+        let mut line = Vec::new();
         push_hex(&mut line, &[0x00, 0x0f, 0xa0, 0xff]);
-        assert_eq!(line, "000fa0ff");
+        assert_eq!(text(&line), "000fa0ff");
     }
 }

@@ -13,10 +13,10 @@ use std::time::Instant;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderName, Request, Response};
 use http_body::{Body, Frame, SizeHint};
-use tonic::Code;
-use tower::{Layer, Service};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanKind, SpanRef, Status, TraceContextExt as _, Tracer as _};
+use tonic::Code;
+use tower::{Layer, Service};
 
 use super::access_log::{self, Entry, Outcome, Protocol, Route};
 use super::otel::{Decision, RequestTracer, RequestTracing};
@@ -80,10 +80,9 @@ where
             Decision::Record(parent) => server_span(self.protocol, &entry, parent),
             Decision::Skip(context) => context,
         };
-        let inner = {
-            let _attached = context.clone().attach();
-            self.inner.call(request)
-        };
+        // The inner services only build their futures here; the request's code runs when
+        // they are polled, inside the context (see `ObserveFuture::poll`).
+        let inner = self.inner.call(request);
         ObserveFuture {
             inner,
             context: context.clone(),
@@ -153,12 +152,44 @@ fn route<B>(protocol: Protocol, request: &Request<B>) -> Route {
             .unwrap_or_else(|| PathAndQuery::from_static("/"))
     };
     match protocol {
-        Protocol::Grpc => Route::Grpc(path()),
+        Protocol::Grpc => grpc_method(request.uri().path())
+            .map_or_else(|| Route::UnknownGrpc(path()), Route::Grpc),
         Protocol::Http => request
             .extensions()
             .get::<axum::extract::MatchedPath>()
-            .map_or_else(|| Route::Path(path()), |matched| Route::Matched(matched.clone())),
+            .map_or_else(
+                || Route::Path(path()),
+                |matched| Route::Matched(matched.clone()),
+            ),
     }
+}
+
+/// The paths of the RPCs this server knows, sorted: the proto's, health's, reflection's.
+static GRPC_METHODS: std::sync::LazyLock<Box<[&'static str]>> = std::sync::LazyLock::new(|| {
+    let mut methods: Vec<&'static str> = super::services::METHODS
+        .iter()
+        .copied()
+        .chain([
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ])
+        .collect();
+    methods.sort_unstable_by(|a, b| by_length(a, b));
+    methods.into()
+});
+
+/// Shorter first, then by bytes: most comparisons end at the lengths.
+fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
+/// `package.Service/Method` of a gRPC request path the server knows.
+fn grpc_method(path: &str) -> Option<&'static str> {
+    let methods = &**GRPC_METHODS;
+    let index = methods.binary_search_by(|method| by_length(method, path)).ok()?;
+    methods[index].strip_prefix('/')
 }
 
 /// The client's address, from tonic's or axum's connection info.
@@ -181,7 +212,11 @@ fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
 /// Built with the OpenTelemetry SDK directly, not as a `tracing` span: the handlers'
 /// own `tracing` spans still become its children (tracing-opentelemetry takes the
 /// current OpenTelemetry context as their parent), at a fraction of the cost.
-fn server_span(protocol: Protocol, entry: &Entry, parent: opentelemetry::Context) -> opentelemetry::Context {
+fn server_span(
+    protocol: Protocol,
+    entry: &Entry,
+    parent: opentelemetry::Context,
+) -> opentelemetry::Context {
     let mut attributes = Vec::with_capacity(8);
     let name = match protocol {
         Protocol::Grpc => {
@@ -193,13 +228,19 @@ fn server_span(protocol: Protocol, entry: &Entry, parent: opentelemetry::Context
             route.to_owned()
         }
         Protocol::Http => {
-            attributes.push(KeyValue::new("http.request.method", entry.method.as_str().to_owned()));
+            attributes.push(KeyValue::new(
+                "http.request.method",
+                entry.method.as_str().to_owned(),
+            ));
             attributes.push(KeyValue::new("http.route", entry.route.as_str().to_owned()));
             format!("{} {}", entry.method, entry.route.as_str())
         }
     };
     if let Some(peer) = entry.peer {
-        attributes.push(KeyValue::new("network.peer.address", peer.ip().to_string()));
+        attributes.push(KeyValue::new(
+            "network.peer.address",
+            super::log_format::ip_text(peer.ip()),
+        ));
         attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
     }
     let mut parts = Some((name, attributes));
@@ -274,12 +315,11 @@ impl Finish {
             return;
         }
         self.done = true;
-        let _attached = self.context.clone().attach();
         let span = self.context.span();
         if span.is_recording() {
             record(&span, outcome);
         }
-        self.entry.log(outcome, aborted);
+        self.entry.log(outcome, aborted, &self.context);
         span.end();
     }
 
@@ -304,7 +344,10 @@ impl Drop for Finish {
 fn record(span: &SpanRef<'_>, outcome: Outcome) {
     match outcome {
         Outcome::Grpc(code) => {
-            span.set_attribute(KeyValue::new("rpc.grpc.status_code", i64::from(i32::from(code))));
+            span.set_attribute(KeyValue::new(
+                "rpc.grpc.status_code",
+                i64::from(i32::from(code)),
+            ));
             if access_log::is_server_error(code) {
                 span.set_status(Status::error(access_log::code_name(code)));
             }

@@ -15,8 +15,8 @@ use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::{Metadata, Subscriber};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
-use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
 use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
 use tracing_subscriber::{EnvFilter, Layer as _};
 
 use super::config::{Config, LogConfig, LogFormat};
@@ -112,6 +112,7 @@ impl Telemetry {
                         .chain(file_writer.clone())
                         .collect(),
                     levels,
+                    ACCESS_TARGET,
                 )
                 .with_filter(LevelFilter::OFF)
             });

@@ -2,3 +2,7 @@
 //! One tonic service implementation per proto service; each RPC calls its handler.
 
 pub mod names;
+
+/// The gRPC path of every RPC of these services, `/package.Service/Method`: the request
+/// layer names requests by these, without copying their paths.
+pub const METHODS: &[&str] = &["/backend.v1.Names/Greet"];

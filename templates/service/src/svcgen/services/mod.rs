@@ -3,3 +3,13 @@
 {% for service in p.services %}
 pub mod {{ service.module }};
 {%- endfor %}
+
+/// The gRPC path of every RPC of these services, `/package.Service/Method`: the request
+/// layer names requests by these, without copying their paths.
+pub const METHODS: &[&str] = &[
+{%- for service in p.services %}
+{%- for method in service.methods %}
+    "{{ method.route }}",
+{%- endfor %}
+{%- endfor %}
+];
