@@ -65,6 +65,7 @@ project_templates! {
     ConfigTests => "service/tests/config.rs",
     LoggingTests => "service/tests/logging.rs",
     StubGrpcTests => "service/tests/grpc.rs",
+    ShutdownTests => "service/tests/shutdown.rs",
     GreeterGrpcTests => "greeter/tests_grpc.rs",
     GreeterClientExample => "greeter/examples_greet.rs",
     GreeterTracingTests => "greeter/tests_tracing.rs",
@@ -267,6 +268,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     );
     files.render("tests/config.rs", User, &ConfigTests { p })?;
     files.render("tests/logging.rs", User, &LoggingTests { p })?;
+    files.render("tests/shutdown.rs", User, &ShutdownTests { p })?;
     match p.flavor {
         Flavor::Greeter => {
             files.render("tests/grpc.rs", User, &GreeterGrpcTests { p })?;

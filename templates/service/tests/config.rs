@@ -63,6 +63,7 @@ fn shipped_config_files_are_valid() {
         let config = Config::load_from(&dir, Some(env))
             .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
         assert!(!config.log.level.is_empty());
+        assert!(config.server.shutdown_grace_ms > 0, "{env}");
     }
 }
 
@@ -127,7 +128,7 @@ fn an_unknown_key_is_named_with_its_file_line_and_the_valid_keys() {
             load_error(None),
             format!(
                 "{}:5:3: unknown key `server.bogus` (the keys of [server] are grpc_addr, \
-                 http_addr)",
+                 http_addr, shutdown_delay_ms, shutdown_grace_ms)",
                 file("development.toml")
             )
         );
@@ -142,7 +143,7 @@ fn an_unknown_key_in_the_environment_names_the_variable() {
         assert_eq!(
             load_error(None),
             "APP__SERVER__BOGUS: unknown key `server.bogus` (the keys of [server] are \
-             grpc_addr, http_addr)"
+             grpc_addr, http_addr, shutdown_delay_ms, shutdown_grace_ms)"
         );
         Ok(())
     });
@@ -152,11 +153,14 @@ fn an_unknown_key_in_the_environment_names_the_variable() {
 fn a_value_of_the_wrong_type_is_named_with_its_line() {
     Jail::expect_with(|jail| {
         jail.create_dir("config")?;
-        jail.create_file("config/default.toml", "[log.file]\nkeep_days = \"all\"\n")?;
+        jail.create_file(
+            "config/default.toml",
+            "[server]\nshutdown_grace_ms = \"10s\"\n",
+        )?;
         assert_eq!(
             load_error(None),
             format!(
-                "{}:2:1: `log.file.keep_days` must be usize, found string \"all\"",
+                "{}:2:1: `server.shutdown_grace_ms` must be u64, found string \"10s\"",
                 file("default.toml")
             )
         );
@@ -237,6 +241,24 @@ fn a_bad_rust_log_is_reported_once() {
             "{error}"
         );
         assert_eq!(error.matches("error parsing level filter").count(), 1, "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn shutdown_settings_have_defaults_and_are_overridden_like_the_rest() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let config: Config = Config::figment(&dir, "production")
+        .extract()
+        .expect("the shipped configuration");
+    assert_eq!(config.server.shutdown_grace_ms, 10_000);
+    assert_eq!(config.server.shutdown_delay_ms, 0);
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__SERVER__SHUTDOWN_GRACE_MS", "250");
+        jail.set_env("APP__SERVER__SHUTDOWN_DELAY_MS", "5000");
+        let config = Config::load_from(Path::new("config"), None).expect("valid");
+        assert_eq!(config.server.shutdown_grace_ms, 250);
+        assert_eq!(config.server.shutdown_delay_ms, 5000);
         Ok(())
     });
 }

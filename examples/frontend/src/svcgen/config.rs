@@ -43,7 +43,7 @@ pub struct Config {
     pub app: crate::app::AppConfig,
 }
 
-/// `[server]`: listening addresses.
+/// `[server]`: listening addresses and graceful shutdown.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
@@ -51,6 +51,13 @@ pub struct ServerConfig {
     pub grpc_addr: SocketAddr,
     /// Address of the HTTP server (health checks, REST).
     pub http_addr: SocketAddr,
+    /// On SIGTERM or Ctrl-C: how long the service goes on serving after it reported
+    /// NOT_SERVING (gRPC health, `GET /readyz`), so that load balancers stop sending it
+    /// requests before it stops accepting them.
+    pub shutdown_delay_ms: u64,
+    /// Then: how long in-flight calls (open streams included) may take to finish before
+    /// the connections still open are closed.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +65,8 @@ impl Default for ServerConfig {
         Self {
             grpc_addr: SocketAddr::from(([0, 0, 0, 0], 50051)),
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8081)),
+            shutdown_delay_ms: 0,
+            shutdown_grace_ms: 10_000,
         }
     }
 }

@@ -6,20 +6,23 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
 use tonic::transport::server::TcpIncoming;
+use tonic_health::pb::health_server::{Health, HealthServer};
 
 use super::access_log::Protocol;
 use super::observe::ObserveLayer;
 use super::otel::RequestTracing;
 use super::proto::FILE_DESCRIPTOR_SET;
 use super::services;
+use super::shutdown::Connections;
 use crate::app::AppState;
 
 /// The proto services served, by fully qualified name: each has a health status.
 pub const SERVICES: &[&str] = &["frontend.v1.Frontend"];
 
-/// Serves gRPC on `listener` until `shutdown` completes, then drains in-flight calls.
-/// Every call is traced and logged as `tracing` decides.
+/// Serves gRPC on `listener` until `shutdown` completes, then drains in-flight calls
+/// (until `connections` are closed). Every call is traced and logged as `tracing` decides.
 ///
 /// # Errors
 /// The reflection descriptors are invalid, or the server fails.
@@ -27,22 +30,20 @@ pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     tracing: RequestTracing,
+    health: HealthServer<impl Health>,
+    connections: Connections,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health
-        .set_serving::<crate::proto::frontend::v1::frontend_server::FrontendServer<services::frontend::Service>>()
-        .await;
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .map(move |accepted| accepted.map(|tcp| connections.track(tcp)));
     tonic::transport::Server::builder()
         .layer(ObserveLayer::new(Protocol::Grpc, tracing))
-        .add_service(health_service)
+        .add_service(health)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
         .add_service(services::frontend::Service::server(Arc::clone(&state)))
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
 }

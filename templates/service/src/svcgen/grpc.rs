@@ -6,13 +6,16 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use tokio_stream::StreamExt as _;
 use tonic::transport::server::TcpIncoming;
+use tonic_health::pb::health_server::{Health, HealthServer};
 
 use super::access_log::Protocol;
 use super::observe::ObserveLayer;
 use super::otel::RequestTracing;
 use super::proto::FILE_DESCRIPTOR_SET;
 use super::services;
+use super::shutdown::Connections;
 use crate::app::AppState;
 
 /// The proto services served, by fully qualified name: each has a health status.
@@ -22,8 +25,8 @@ pub const SERVICES: &[&str] = &[
 {%- endfor %}
 ];
 
-/// Serves gRPC on `listener` until `shutdown` completes, then drains in-flight calls.
-/// Every call is traced and logged as `tracing` decides.
+/// Serves gRPC on `listener` until `shutdown` completes, then drains in-flight calls
+/// (until `connections` are closed). Every call is traced and logged as `tracing` decides.
 ///
 /// # Errors
 /// The reflection descriptors are invalid, or the server fails.
@@ -31,26 +34,22 @@ pub async fn serve(
     listener: TcpListener,
     state: Arc<AppState>,
     tracing: RequestTracing,
+    health: HealthServer<impl Health>,
+    connections: Connections,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let (health, health_service) = tonic_health::server::health_reporter();
-{%- for service in p.services %}
-    health
-        .set_serving::<crate::{{ service.package_path }}::{{ service.server_module }}::{{ service.trait_name }}Server<services::{{ service.module }}::Service>>()
-        .await;
-{%- endfor %}
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .map(move |accepted| accepted.map(|tcp| connections.track(tcp)));
     tonic::transport::Server::builder()
         .layer(ObserveLayer::new(Protocol::Grpc, tracing))
-        .add_service(health_service)
+        .add_service(health)
         .add_service(reflection().build_v1()?)
         .add_service(reflection().build_v1alpha()?)
 {%- for service in p.services %}
         .add_service(services::{{ service.module }}::Service::server(Arc::clone(&state)))
 {%- endfor %}
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
 }
