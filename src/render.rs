@@ -110,6 +110,7 @@ project_templates! {
     LoggingTests => "service/tests/logging.rs",
     TelemetryTests => "service/tests/telemetry.rs",
     StubGrpcTests => "service/tests/grpc.rs",
+    ShutdownTests => "service/tests/shutdown.rs",
     GreeterGrpcTests => "greeter/tests_grpc.rs",
     GreeterClientExample => "greeter/examples_greet.rs",
     GreeterTracingTests => "greeter/tests_tracing.rs",
@@ -327,6 +328,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     files.render("tests/config.rs", User, &ConfigTests { p })?;
     files.render("tests/logging.rs", User, &LoggingTests { p })?;
     files.render("tests/telemetry.rs", User, &TelemetryTests { p })?;
+    files.render("tests/shutdown.rs", User, &ShutdownTests { p })?;
     match p.flavor {
         Flavor::Greeter => {
             files.render("tests/grpc.rs", User, &GreeterGrpcTests { p })?;

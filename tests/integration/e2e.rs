@@ -250,6 +250,22 @@ fn the_default_greeter_serves_all_four_rpcs_and_keeps_doing_so_after_add_rpc() {
     assert!(!output.status.success());
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("grpc_port"), "{stderr}");
+    // A bad level directive (from the environment or RUST_LOG) or an APP_ENV without its
+    // file: one line naming where the value came from and the value, nothing more.
+    for (key, value, names) in [
+        ("APP__LOG__LEVEL", "demo=verbose", "demo=verbose"),
+        ("RUST_LOG", "info,demo=verbose", "demo=verbose"),
+        ("APP_ENV", "staging", "staging.toml"),
+    ] {
+        let output = run(Command::new(&binary)
+            .current_dir(&project)
+            .env_remove("RUST_LOG")
+            .env(key, value));
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{key}={value}");
+        assert_eq!(stderr.lines().count(), 1, "{key}={value}: {stderr}");
+        assert!(stderr.contains(key) && stderr.contains(names), "{stderr}");
+    }
 
     let service = Service::start(&project, "demo", &[]);
     let (grpc_addr, http_addr) = (service.grpc_addr.clone(), service.http_addr.clone());

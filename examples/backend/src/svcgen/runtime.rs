@@ -2,12 +2,13 @@
 //! The process: configuration, logging and tracing, the async runtime and the servers.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use super::config::Config;
 use super::{server, shutdown, telemetry};
 
-/// Runs the service until Ctrl-C or SIGTERM. Errors are printed and turn into a
-/// non-zero exit code.
+/// Runs the service until Ctrl-C or SIGTERM, then shuts it down gracefully (see
+/// `shutdown`) and exits 0. Errors are printed and turn into a non-zero exit code.
 #[must_use]
 pub fn run() -> ExitCode {
     let config = match Config::load() {
@@ -44,15 +45,15 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     };
-    drop(runtime);
+    // Tasks still running (calls whose connection was closed) are dropped.
+    runtime.shutdown_timeout(Duration::from_millis(100));
     // Exports the last spans and writes the last log lines.
     telemetry.shutdown();
     code
 }
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
-    server::start(config)
-        .await?
-        .run_until(shutdown::signal())
-        .await
+    // Listening before the service says it serves: a signal then is never missed.
+    let signals = shutdown::signals();
+    server::start(config).await?.run_until(signals).await
 }

@@ -66,6 +66,16 @@ impl Telemetry {
     /// An invalid setting or a log directory that cannot be created.
     pub fn new(config: &Config) -> anyhow::Result<Self> {
         let log = &config.log;
+        // Validate the directive once, first, so that the layers' lossy copies below
+        // cannot fail nor complain on stderr.
+        let level = directives(log);
+        if let Err(problem) = super::config::check_directives(&level) {
+            let origin = match std::env::var("RUST_LOG") {
+                Ok(value) if !value.is_empty() => "RUST_LOG",
+                _ => "log.level",
+            };
+            anyhow::bail!("{origin} = {level:?}: {problem}");
+        }
         let provider = if config.tracing.enabled {
             Some(otel::provider(&config.tracing)?)
         } else {
@@ -151,8 +161,6 @@ impl Telemetry {
             .with(json)
             .with(file)
             .with(spans);
-        // Validate the directive once here, so that the layers' copies cannot fail.
-        EnvFilter::try_new(directives(log)).context("invalid log.level")?;
         Ok(Self {
             dispatch: tracing::Dispatch::new(subscriber),
             provider,

@@ -7,15 +7,22 @@
 //! 3. `config/$APP_ENV.toml` (`APP_ENV` defaults to `development`),
 //! 4. environment variables `APP__<SECTION>__<KEY>`, e.g. `APP__SERVER__GRPC_ADDR=127.0.0.1:0`.
 //!
-//! `APP_CONFIG_DIR` moves the `config/` directory. A missing file is skipped; unknown keys
-//! are errors that name the key and the file.
+//! `APP_CONFIG_DIR` moves the `config/` directory. `config/default.toml` may be missing,
+//! and so may `config/development.toml` while `APP_ENV` is not set; an `APP_ENV` without
+//! its file is an error (an empty file is an environment without overrides). Every error
+//! is one line naming the file and line (or the environment variable) and the key.
 
+use std::fmt;
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::str::FromStr as _;
 
-use figment::Figment;
 use figment::providers::{Env, Format as _, Serialized, Toml};
-use serde::{Deserialize, Serialize};
+use figment::{Figment, Metadata, Source};
+use serde::{Deserialize, Deserializer, Serialize};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Directive;
 
 /// The environment used when `APP_ENV` is not set.
 pub const DEFAULT_ENV: &str = "development";
@@ -36,7 +43,7 @@ pub struct Config {
     pub app: crate::app::AppConfig,
 }
 
-/// `[server]`: listening addresses.
+/// `[server]`: listening addresses and graceful shutdown.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
@@ -44,6 +51,13 @@ pub struct ServerConfig {
     pub grpc_addr: SocketAddr,
     /// Address of the HTTP server (health checks, REST).
     pub http_addr: SocketAddr,
+    /// On SIGTERM or Ctrl-C: how long the service goes on serving after it reported
+    /// NOT_SERVING (gRPC health, `GET /readyz`), so that load balancers stop sending it
+    /// requests before it stops accepting them.
+    pub shutdown_delay_ms: u64,
+    /// Then: how long in-flight calls (open streams included) may take to finish before
+    /// the connections still open are closed.
+    pub shutdown_grace_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +65,8 @@ impl Default for ServerConfig {
         Self {
             grpc_addr: SocketAddr::from(([0, 0, 0, 0], {{ p.grpc_port }})),
             http_addr: SocketAddr::from(([0, 0, 0, 0], {{ p.http_port }})),
+            shutdown_delay_ms: 0,
+            shutdown_grace_ms: 10_000,
         }
     }
 }
@@ -60,6 +76,8 @@ impl Default for ServerConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct LogConfig {
     /// An `EnvFilter` directive such as `info` or `info,demo=debug`; `RUST_LOG` overrides it.
+    /// A number is a level too, as for `EnvFilter`: 0 is `off`, 1 `error`, ..., 5 `trace`.
+    #[serde(deserialize_with = "level_directive")]
     pub level: String,
     /// How log lines look on the console.
     pub format: LogFormat,
@@ -166,25 +184,69 @@ impl Config {
     /// (default `development`) and the `APP__*` environment variables.
     ///
     /// # Errors
-    /// A file that is not valid TOML, a value of the wrong type or an unknown key.
-    pub fn load() -> Result<Self, Box<figment::Error>> {
+    /// See [`Config::load_from`].
+    pub fn load() -> Result<Self, ConfigError> {
         let dir = std::env::var_os("APP_CONFIG_DIR")
             .map_or_else(|| PathBuf::from("config"), PathBuf::from);
-        let env = std::env::var("APP_ENV").unwrap_or_else(|_| DEFAULT_ENV.to_owned());
-        Ok(Self::figment(&dir, &env).extract()?)
+        let env = std::env::var("APP_ENV").ok().filter(|env| !env.is_empty());
+        Self::load_from(&dir, env.as_deref())
+    }
+
+    /// Loads the configuration of the environment `env` from the files in `dir` and the
+    /// `APP__*` environment variables. `None` is [`DEFAULT_ENV`], whose file may be
+    /// missing; the file of an environment named explicitly must exist.
+    ///
+    /// # Errors
+    /// A missing environment file, a file that is not valid TOML, a value of the wrong
+    /// type, an unknown key or a `log.level` that is not a valid directive.
+    pub fn load_from(dir: &Path, env: Option<&str>) -> Result<Self, ConfigError> {
+        if let Some(env) = env {
+            let file = dir.join(format!("{env}.toml"));
+            if !file.is_file() {
+                return Err(ConfigError(format!(
+                    "APP_ENV={env} but there is no {}; {} (an empty file is an environment \
+                     without overrides)",
+                    file.display(),
+                    environments(dir),
+                )));
+            }
+        }
+        let env = env.unwrap_or(DEFAULT_ENV);
+        for file in Self::files(dir, env) {
+            if file.exists() {
+                check_syntax(&file)?;
+            }
+        }
+        let figment = Self::figment(dir, env);
+        let config: Self = figment
+            .extract()
+            .map_err(|error| ConfigError::from_figment(&figment, &error))?;
+        if let Err(problem) = check_directives(&config.log.level) {
+            let path = ["log".to_owned(), "level".to_owned()];
+            let origin = origin(figment.find_metadata("log.level"), &path);
+            return Err(ConfigError(format!(
+                "{origin}: `log.level` = {:?}: {problem}",
+                config.log.level
+            )));
+        }
+        Ok(config)
     }
 
     /// The layers [`Config::load`] decodes, for callers that want to add their own.
     #[must_use]
     pub fn figment(dir: &Path, env: &str) -> Figment {
         let mut figment = Figment::from(Serialized::defaults(Self::default()));
-        for file in [dir.join("default.toml"), dir.join(format!("{env}.toml"))] {
+        for file in Self::files(dir, env) {
             // A missing file is an empty layer; a file that exists must be valid.
             if file.exists() {
                 figment = figment.merge(Toml::file_exact(file));
             }
         }
-        figment.merge(Env::prefixed("APP__").split("__"))
+        figment.merge(Env::prefixed(ENV_PREFIX).split("__"))
+    }
+
+    fn files(dir: &Path, env: &str) -> [PathBuf; 2] {
+        [dir.join("default.toml"), dir.join(format!("{env}.toml"))]
     }
 
     /// The defaults with both servers on an ephemeral port of 127.0.0.1: for tests.
@@ -195,4 +257,193 @@ impl Config {
         config.server.http_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config
     }
+}
+
+/// The prefix of the environment variables that override the files.
+const ENV_PREFIX: &str = "APP__";
+
+/// An invalid configuration, in one line: where (file:line:column, or the environment
+/// variable), which key, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    fn from_figment(figment: &Figment, error: &figment::Error) -> Self {
+        use figment::error::Kind;
+
+        let key = error.path.join(".");
+        let keys_of = match error.path.split_last() {
+            Some((_, [])) | None => "the top-level keys".to_owned(),
+            Some((_, parent)) => format!("the keys of [{}]", parent.join(".")),
+        };
+        let problem = match &error.kind {
+            Kind::UnknownField(_, []) => format!("unknown key `{key}` (there are no {keys_of})"),
+            Kind::UnknownField(_, expected) => format!(
+                "unknown key `{key}` ({keys_of} are {})",
+                expected.join(", ")
+            ),
+            Kind::UnknownVariant(found, expected) => format!(
+                "`{key}` = {found:?} is not one of {}",
+                expected.join(", ")
+            ),
+            Kind::InvalidType(found, expected) | Kind::InvalidValue(found, expected) => {
+                format!("`{key}` must be {expected}, found {found}")
+            }
+            Kind::MissingField(field) if key.is_empty() => format!("missing key `{field}`"),
+            Kind::MissingField(field) => format!("missing key `{key}.{field}`"),
+            Kind::Message(message) if !key.is_empty() => {
+                match figment.find_value(&key).ok().and_then(|value| value.into_string()) {
+                    Some(value) => format!("`{key}` = {value:?}: {message}"),
+                    None => format!("`{key}`: {message}"),
+                }
+            }
+            other => other.to_string(),
+        };
+        let more = match error.count() {
+            1 => String::new(),
+            count => format!(" (and {} more errors)", count - 1),
+        };
+        Self(format!(
+            "{}: {problem}{more}",
+            origin(error.metadata.as_ref(), &error.path)
+        ))
+    }
+}
+
+/// Where the value at `path` came from: `file:line:column`, an environment variable, or
+/// the built-in defaults.
+fn origin(metadata: Option<&Metadata>, path: &[String]) -> String {
+    match metadata {
+        Some(Metadata {
+            source: Some(Source::File(file)),
+            ..
+        }) => {
+            let position = std::fs::read_to_string(file)
+                .ok()
+                .and_then(|text| locate(&text, path).map(|span| line_column(&text, span.start)));
+            match position {
+                Some((line, column)) => format!("{}:{line}:{column}", file.display()),
+                None => file.display().to_string(),
+            }
+        }
+        Some(metadata) if metadata.name.contains(ENV_PREFIX) => {
+            format!("{ENV_PREFIX}{}", path.join("__").to_uppercase())
+        }
+        _ => "the built-in defaults".to_owned(),
+    }
+}
+
+/// The span of the key at `path` in the TOML `text` (of its deepest part found).
+fn locate(text: &str, path: &[String]) -> Option<Range<usize>> {
+    let document = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table = Some(document.as_table() as &dyn toml_edit::TableLike);
+    let mut span = None;
+    for part in path {
+        let Some((key, item)) = table.and_then(|table| table.get_key_value(part)) else {
+            break;
+        };
+        span = key.span().or(span);
+        table = item.as_table_like();
+    }
+    span
+}
+
+/// The 1-based line and column of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// Fails when `file` is not valid TOML, with the line and column of the problem.
+fn check_syntax(file: &Path) -> Result<(), ConfigError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|error| ConfigError(format!("{}: cannot read it: {error}", file.display())))?;
+    toml_edit::ImDocument::parse(text.as_str()).map_err(|error| {
+        let at = match error.span() {
+            Some(span) => {
+                let (line, column) = line_column(&text, span.start);
+                format!("{}:{line}:{column}", file.display())
+            }
+            None => file.display().to_string(),
+        };
+        let message = error.message().trim().replace('\n', "; ");
+        ConfigError(format!("{at}: invalid TOML: {message}"))
+    })?;
+    Ok(())
+}
+
+/// The environments `dir` has files for, for error messages.
+fn environments(dir: &Path) -> String {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| {
+            let path = entry.ok()?.path();
+            let name = path.file_stem()?.to_str()?.to_owned();
+            (path.extension()? == "toml" && name != "default").then_some(name)
+        })
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        format!("{} has no environment files", dir.display())
+    } else {
+        format!("the environments are {}", names.join(", "))
+    }
+}
+
+/// Checks level directives as `EnvFilter` parses them, naming the one that is wrong.
+///
+/// # Errors
+/// Why the directives are invalid, in one line.
+pub fn check_directives(directives: &str) -> Result<(), String> {
+    let Err(error) = EnvFilter::builder().parse(directives) else {
+        return Ok(());
+    };
+    let invalid = directives
+        .split(',')
+        .find(|part| !part.is_empty() && Directive::from_str(part).is_err());
+    Err(match invalid {
+        Some(part) if part != directives => format!("`{part}`: {error}"),
+        _ => error.to_string(),
+    })
+}
+
+/// `log.level` as a string, or a number as `EnvFilter` reads it (`APP__LOG__LEVEL=5`
+/// arrives as a number).
+fn level_directive<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    struct Level;
+
+    impl serde::de::Visitor<'_> for Level {
+        type Value = String;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a level directive such as \"info\" or \"info,my_crate=debug\"")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<String, E> {
+            Ok(value.to_owned())
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, value: u64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, value: i64) -> Result<String, E> {
+            Ok(value.to_string())
+        }
+    }
+
+    deserializer.deserialize_any(Level)
 }
