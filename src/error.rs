@@ -31,6 +31,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// `new` was pointed at a project svcgen generated already.
+    #[error("`{}` is a svcgen project already (it has a svcgen.lock); `svcgen new` does not write over one, even with --force", path.display())]
+    #[diagnostic(help(
+        "to re-render it from its svcgen.toml and protos, run `svcgen generate` in it (`svcgen add-rpc` adds rpcs); to start afresh, choose another `--out` directory"
+    ))]
+    AlreadyAProject {
+        /// The directory.
+        path: PathBuf,
+    },
+
     /// A spec file that cannot be read.
     #[error("cannot read the spec `{}`: {source}", path.display())]
     SpecUnreadable {

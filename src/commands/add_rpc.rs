@@ -7,13 +7,14 @@ use std::path::PathBuf;
 
 use prost_types::{DescriptorProto, FileDescriptorProto};
 
-use super::{Output, carry_out};
+use super::{Output, Run, carry_out};
 use crate::error::Error;
 use crate::ident;
 use crate::project::Existing;
 use crate::proto::{self, Compiled};
 use crate::proto_edit::{self, HttpBinding, NewMessage, NewRpc, Span};
 use crate::render::{GeneratedFile, Owner};
+use crate::report::Diffs;
 
 /// The options of `svcgen add-rpc`.
 #[derive(Debug, Clone, Default)]
@@ -211,9 +212,12 @@ pub fn run(
         &plan,
         &project.root,
         generated.formatted,
-        options.dry_run,
-        true,
-        output,
+        Run {
+            dry_run: options.dry_run,
+            diffs: Diffs::All,
+            output,
+            notes: "",
+        },
         out,
     )?;
     if !options.dry_run {

@@ -139,12 +139,36 @@ fn a_hand_edited_managed_file_is_a_conflict_until_forced() {
     assert!(out.contains("edited by hand"), "{out}");
 
     let stdout = succeeds(&project, &["generate", "--force"]);
-    assert!(stdout.contains("your version kept as .orig"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "   updated  src/svcgen/grpc.rs  (your version kept as src/svcgen/grpc.rs.orig)\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("your version kept").count(),
+        1,
+        "only the edited file is backed up: {stdout}"
+    );
     let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig")).unwrap();
     assert!(orig.ends_with("// mine\n"));
     let now = std::fs::read_to_string(project.join("src/svcgen/grpc.rs")).unwrap();
     assert!(!now.contains("// mine"));
     check_passes(&project);
+
+    // A second forced edit keeps the first backup.
+    edit(&project, "src/svcgen/grpc.rs", |text| {
+        format!("{text}// mine again\n")
+    });
+    let stdout = succeeds(&project, &["generate", "--force"]);
+    assert!(
+        stdout.contains("(your version kept as src/svcgen/grpc.rs.orig.1)"),
+        "{stdout}"
+    );
+    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig")).unwrap();
+    assert!(orig.ends_with("// mine\n"));
+    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig.1")).unwrap();
+    assert!(orig.ends_with("// mine again\n"));
 }
 
 #[test]
