@@ -451,6 +451,14 @@ fn add_rpc_rejects_bad_requests_and_writes_nothing() {
             vec!["add-rpc", "Greeter.9Lives"],
             "`9Lives` is not a valid rpc name",
         ),
+        (
+            vec!["add-rpc", "Greeter.bad_name"],
+            "error: `bad_name` is not a valid rpc name: it is not UpperCamelCase\n  help: did you mean `Greeter.BadName`?",
+        ),
+        (
+            vec!["add-rpc", "greeter.v1.Greeter.sayGoodbye"],
+            "did you mean `greeter.v1.Greeter.SayGoodbye`?",
+        ),
         (vec!["add-rpc", "Greeter"], "`Greeter` does not name an rpc"),
         (
             vec!["add-rpc", "Greeter.Go", "--request", "not-a-type"],
@@ -501,6 +509,54 @@ fn add_rpc_rejects_bad_requests_and_writes_nothing() {
         out.contains("`greeter.v1.Mood` is an enum, not a message"),
         "{out}"
     );
+}
+
+#[test]
+fn add_rpc_reports_the_messages_it_creates_and_a_close_existing_name() {
+    let (_dir, project) = new_project();
+    let args = ["add-rpc", "Greeter.A3", "--request", "HeloRequest"];
+    let before = tree(&project);
+    let dry_run = succeeds(&project, &[&args[..], &["--dry-run"]].concat());
+    assert!(tree(&project) == before, "dry run wrote something");
+    assert!(
+        dry_run.contains(
+            "\ncreated message HeloRequest in proto/greeter/v1/greeter.proto\n  hint: no message HeloRequest existed; did you mean HelloRequest? If so, run add-rpc again with `--request HelloRequest`\ncreated message A3Response in proto/greeter/v1/greeter.proto\ndry run: nothing was written\n"
+        ),
+        "{dry_run}"
+    );
+
+    let stdout = succeeds(&project, &args);
+    for expected in [
+        "created message HeloRequest in proto/greeter/v1/greeter.proto\n",
+        "  hint: no message HeloRequest existed; did you mean HelloRequest? If so, make rpc A3 use HelloRequest in the proto, delete message HeloRequest, and run `svcgen generate`\n",
+        "created message A3Response in proto/greeter/v1/greeter.proto\n",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
+    }
+    let proto = std::fs::read_to_string(project.join(PROTO)).unwrap();
+    assert!(proto.contains("message HeloRequest {}"), "{proto}");
+
+    // Names add-rpc chose, and names far from any message, get no hint.
+    let stdout = succeeds(&project, &["add-rpc", "Greeter.Ping", "--response", "Pong"]);
+    assert!(
+        stdout.contains("created message PingRequest in proto/greeter/v1/greeter.proto\ncreated message Pong in proto/greeter/v1/greeter.proto\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hint:"), "{stdout}");
+    // Names that exist are used, not created.
+    let stdout = succeeds(
+        &project,
+        &[
+            "add-rpc",
+            "Greeter.Pang",
+            "--request",
+            "Pong",
+            "--response",
+            "HelloReply",
+        ],
+    );
+    assert!(!stdout.contains("created message"), "{stdout}");
+    check_passes(&project);
 }
 
 #[test]
