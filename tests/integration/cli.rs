@@ -410,10 +410,84 @@ fn a_spec_naming_another_service_is_rejected() {
 }
 
 #[test]
-fn a_missing_proto_file_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_missing_proto_file_is_reported_with_the_paths_checked() {
+    let dir = scratch_with(&[("shared/other.proto", "syntax = \"proto3\";\n")]);
     let stderr = fails(dir.path(), &["new", "demo", "--proto", "nope/none.proto"]);
-    assert!(stderr.contains("none.proto"), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: proto file `nope/none.proto` does not exist\n  help: looked for nope/none.proto\n"
+    );
+    let stderr = fails(
+        dir.path(),
+        &[
+            "new",
+            "demo",
+            "--proto",
+            "api/none.proto",
+            "-I",
+            "api",
+            "-I",
+            "shared",
+        ],
+    );
+    assert_eq!(
+        stderr,
+        "error: proto file `api/none.proto` does not exist\n  help: looked for api/none.proto, shared/none.proto\n"
+    );
+}
+
+#[test]
+fn a_proto_outside_the_include_dirs_says_so_and_how_to_include_it() {
+    let dir = scratch_with(&[
+        ("elsewhere/b.proto", "syntax = \"proto3\";\nservice B {}\n"),
+        ("api/a.proto", "syntax = \"proto3\";\n"),
+    ]);
+    let stderr = fails(
+        dir.path(),
+        &["new", "demo", "--proto", "elsewhere/b.proto", "-I", "api"],
+    );
+    assert!(
+        stderr.starts_with(
+            "error: proto file `elsewhere/b.proto` is not in any include directory (api)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: ") && stderr.contains("`--include elsewhere`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_error_of_a_proto_is_rendered_the_same_way() {
+    let dir = scratch_with(&[(
+        "api/a.proto",
+        "syntax = \"proto3\";\npackage a;\nservice A {\n  rpc Get(Missing) returns (Other);\n}\n",
+    )]);
+    let stderr = fails(dir.path(), &["new", "demo", "--proto", "api/a.proto"]);
+    let headlines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.starts_with(' ') && !line.is_empty())
+        .collect();
+    assert_eq!(
+        headlines,
+        [
+            "error: name 'Missing' is not defined (in api/a.proto)",
+            "error: name 'Other' is not defined (in api/a.proto)",
+        ],
+        "{stderr}"
+    );
+    for location in ["╭─[api/a.proto:4:11]", "╭─[api/a.proto:4:29]"] {
+        assert!(stderr.contains(location), "{location} in\n{stderr}");
+    }
+    assert_eq!(
+        stderr
+            .matches(" 4 │   rpc Get(Missing) returns (Other);")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(!stderr.contains('×'), "{stderr}");
 }
 
 #[test]

@@ -560,6 +560,27 @@ fn add_rpc_reports_the_messages_it_creates_and_a_close_existing_name() {
 }
 
 #[test]
+fn a_spec_naming_a_missing_proto_says_where_it_looked() {
+    let (_dir, project) = new_project();
+    edit(&project, "svcgen.toml", |text| {
+        text.replace("greeter/v1/greeter.proto", "greeter/v1/gone.proto")
+    });
+    for args in [
+        vec!["check"],
+        vec!["generate"],
+        vec!["add-rpc", "Greeter.Go"],
+    ] {
+        let out = fails_writing_nothing(&project, &args);
+        assert!(
+            out.contains(
+                "error: proto file `greeter/v1/gone.proto` does not exist\n  help: looked for ./proto/greeter/v1/gone.proto\n"
+            ),
+            "{args:?}: {out}"
+        );
+    }
+}
+
+#[test]
 fn commands_outside_a_project_say_so() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
