@@ -390,6 +390,52 @@ fn new_and_check_count_the_same_files() {
     );
 }
 
+/// The README's rule: the greeter's handlers are written working whenever the protos
+/// declare `greeter.v1.Greeter` with its four RPCs as shipped, whatever else they hold.
+#[test]
+fn a_copy_of_the_greeter_proto_gets_working_handlers_and_a_changed_one_stubs() {
+    let greeter = std::fs::read_to_string(
+        crate::support::repo().join("examples/greeter/proto/greeter/v1/greeter.proto"),
+    )
+    .unwrap();
+    let extended = greeter.replace(
+        "  rpc Chat(",
+        "  rpc Wave(HelloRequest) returns (HelloReply);\n  rpc Chat(",
+    );
+    let unary_chat = greeter.replace(
+        "rpc Chat(stream HelloRequest) returns (stream HelloReply);",
+        "rpc Chat(HelloRequest) returns (HelloReply);",
+    );
+    assert!(extended != greeter && unary_chat != greeter);
+    for (proto, working) in [(&extended, true), (&unary_chat, false)] {
+        let dir = scratch_with(&[("api/greeter/v1/greeter.proto", proto)]);
+        let output = run(svcgen(dir.path()).args([
+            "new",
+            "demo",
+            "--proto",
+            "api/greeter/v1/greeter.proto",
+            "-I",
+            "api",
+        ]));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let handlers = dir.path().join("demo/src/handlers/greeter");
+        let say_hello = std::fs::read_to_string(handlers.join("say_hello.rs")).unwrap();
+        assert_eq!(
+            !say_hello.contains("Status::unimplemented"),
+            working,
+            "{say_hello}"
+        );
+        assert_eq!(dir.path().join("demo/examples/greet.rs").is_file(), working);
+        if working {
+            let wave = std::fs::read_to_string(handlers.join("wave.rs")).unwrap();
+            assert!(
+                wave.contains("Status::unimplemented"),
+                "an added rpc is a stub"
+            );
+        }
+    }
+}
+
 #[test]
 fn an_unknown_spec_key_shows_file_line_column() {
     let dir = scratch_with(&[("svcgen.toml", "[service]\nname = \"demo\"\ngrcp_port = 1\n")]);
