@@ -57,7 +57,12 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
         }
     }
     if plan.lock_changed() {
-        writeln!(out, "{:>12}  {}", "drifted", crate::lock::FILE_NAME)?;
+        let label = if plan.lock_action == Action::Create {
+            "missing"
+        } else {
+            "drifted"
+        };
+        writeln!(out, "{label:>12}  {}", crate::lock::FILE_NAME)?;
         problems.push(crate::lock::FILE_NAME.to_owned());
     }
     write!(

@@ -581,6 +581,17 @@ fn a_spec_naming_a_missing_proto_says_where_it_looked() {
 }
 
 #[test]
+fn a_project_without_its_lock_is_reported_so() {
+    let (_dir, project) = new_project();
+    std::fs::remove_file(project.join("svcgen.lock")).unwrap();
+    let out = fails_writing_nothing(&project, &["check"]);
+    assert!(out.contains("     missing  svcgen.lock\n"), "{out}");
+    let stdout = succeeds(&project, &["generate"]);
+    assert!(stdout.contains("   created  svcgen.lock\n"), "{stdout}");
+    check_passes(&project);
+}
+
+#[test]
 fn commands_outside_a_project_say_so() {
     let dir = tempfile::tempdir().unwrap();
     for args in [
