@@ -172,7 +172,9 @@ pub fn main() -> ExitCode {
 }
 
 /// Renders an error for the terminal: `error: ...`, the offending line of a file with
-/// its `file:line:col` where there is one, and a `help:` line.
+/// its `file:line:col` where there is one, and a `help:` line. An error made of several
+/// (every type error of a proto) prints each the same way, one after the other, naming
+/// the file on disk.
 #[must_use]
 pub fn render_error(error: &anyhow::Error, colour: bool) -> String {
     let Some(diagnostic) = error.downcast_ref::<crate::error::Error>() else {
@@ -183,13 +185,120 @@ pub fn render_error(error: &anyhow::Error, colour: bool) -> String {
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
-    let mut rendered = String::new();
     // Wide enough that miette never wraps the message line, which is replaced below.
     let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(10_000);
-    if handler.render_report(&mut rendered, diagnostic).is_err() {
-        return format!("error: {diagnostic}\n");
+    let (parts, path) = diagnostic.parts();
+    let parent_source = parts.first().and_then(|first| first.source_code());
+    let mut out = Vec::new();
+    for (index, part) in parts.iter().enumerate() {
+        let alone = Alone {
+            inner: *part,
+            source: part.source_code().or(parent_source).map(|inner| Renamed {
+                inner,
+                name: path.map(|path| path.display().to_string()),
+            }),
+        };
+        // The first part is the error itself, whose message names the file already.
+        let message = match path {
+            Some(path) if index > 0 => format!("{part} (in {})", path.display()),
+            _ if index == 0 => diagnostic.to_string(),
+            _ => part.to_string(),
+        };
+        let mut rendered = String::new();
+        if handler.render_report(&mut rendered, &alone).is_err() {
+            out.push(format!("error: {message}\n"));
+            continue;
+        }
+        // miette starts with `  × <message>`; lead with `error: <message>` instead.
+        let details = rendered.split_once('\n').map_or("", |(_, rest)| rest);
+        out.push(format!(
+            "error: {message}\n{}",
+            details.trim_start_matches('\n')
+        ));
     }
-    // miette starts with `  × <message>`; lead with `error: <message>` instead.
-    let details = rendered.split_once('\n').map_or("", |(_, rest)| rest);
-    format!("error: {diagnostic}\n{}", details.trim_start_matches('\n'))
+    out.join("\n")
+}
+
+/// One diagnostic on its own: without the related ones (rendered in turn), with its
+/// source, or its parent's, named after the file on disk.
+struct Alone<'a> {
+    inner: &'a dyn miette::Diagnostic,
+    source: Option<Renamed<'a>>,
+}
+
+impl std::fmt::Debug for Alone<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.inner, f)
+    }
+}
+
+impl std::fmt::Display for Alone<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.inner, f)
+    }
+}
+
+impl std::error::Error for Alone<'_> {}
+
+impl miette::Diagnostic for Alone<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.inner.code()
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        self.inner.severity()
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.inner.help()
+    }
+
+    fn url<'b>(&'b self) -> Option<Box<dyn std::fmt::Display + 'b>> {
+        self.inner.url()
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.source
+            .as_ref()
+            .map(|source| source as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.inner.labels()
+    }
+
+    fn diagnostic_source(&self) -> Option<&dyn miette::Diagnostic> {
+        self.inner.diagnostic_source()
+    }
+}
+
+/// A source whose name (the import name protox knows a file by) is replaced with the
+/// path on disk, so that `file:line:col` names a file the user can open.
+struct Renamed<'a> {
+    inner: &'a dyn miette::SourceCode,
+    name: Option<String>,
+}
+
+impl miette::SourceCode for Renamed<'_> {
+    fn read_span<'b>(
+        &'b self,
+        span: &miette::SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'b> + 'b>, miette::MietteError> {
+        let contents = self
+            .inner
+            .read_span(span, context_lines_before, context_lines_after)?;
+        let Some(name) = &self.name else {
+            return Ok(contents);
+        };
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            name.clone(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            contents.column(),
+            contents.line_count(),
+        )))
+    }
 }

@@ -31,6 +31,16 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// `new` was pointed at a project svcgen generated already.
+    #[error("`{}` is a svcgen project already (it has a svcgen.lock); `svcgen new` does not write over one, even with --force", path.display())]
+    #[diagnostic(help(
+        "to re-render it from its svcgen.toml and protos, run `svcgen generate` in it (`svcgen add-rpc` adds rpcs); to start afresh, choose another `--out` directory"
+    ))]
+    AlreadyAProject {
+        /// The directory.
+        path: PathBuf,
+    },
+
     /// A spec file that cannot be read.
     #[error("cannot read the spec `{}`: {source}", path.display())]
     SpecUnreadable {
@@ -84,6 +94,31 @@ pub enum Error {
         error: protox::Error,
         /// The file on disk, when it is one (protox names files by import name).
         path: Option<PathBuf>,
+    },
+
+    /// A root proto that is nowhere protox would look for it.
+    #[error("proto file `{}` does not exist", file.display())]
+    #[diagnostic(help("looked for {checked}"))]
+    ProtoNotFound {
+        /// As given (`--proto`, or a spec's `proto.files`).
+        file: PathBuf,
+        /// The paths checked, comma-separated.
+        checked: String,
+    },
+
+    /// A root proto that exists, but not under an include directory: protox compiles
+    /// files by their import name, relative to one.
+    #[error("proto file `{}` is not in any include directory ({includes})", file.display())]
+    #[diagnostic(help(
+        "protos are compiled by import name, relative to an include directory: pass the directory its imports are relative to with `--include` (perhaps `--include {dir}`), or add it to a spec's `[proto] includes`"
+    ))]
+    ProtoNotIncluded {
+        /// As given.
+        file: PathBuf,
+        /// The include directories, comma-separated.
+        includes: String,
+        /// The file's directory, as a suggestion.
+        dir: String,
     },
 
     /// Protos that compile but declare nothing to serve.
@@ -158,6 +193,21 @@ pub enum Error {
 }
 
 impl Error {
+    /// The diagnostics to print, each on its own, and the file on disk they are about.
+    /// A proto error can hold several (protox reports every type error of a file): the
+    /// first, then the others, all in the same file.
+    #[must_use]
+    pub fn parts(&self) -> (Vec<&dyn Diagnostic>, Option<&std::path::Path>) {
+        match self {
+            Self::Proto { error, path } => {
+                let mut parts: Vec<&dyn Diagnostic> = vec![error];
+                parts.extend(error.related().into_iter().flatten());
+                (parts, path.as_deref())
+            }
+            _ => (vec![self], None),
+        }
+    }
+
     /// A spec error at a byte range of `text`.
     #[must_use]
     pub fn spec(

@@ -45,6 +45,21 @@ pub fn to_upper_camel(name: &str) -> String {
     sanitize(&name.to_upper_camel_case())
 }
 
+/// Whether `name` is UpperCamelCase, as the protobuf style guide writes service, rpc and
+/// message names: an ASCII upper-case letter, then ASCII letters and digits.
+#[must_use]
+pub fn is_upper_camel(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_uppercase()) && chars.all(|c| c.is_ascii_alphanumeric())
+}
+
+/// The UpperCamelCase form of a proto name, to suggest in its place (`bad_name` →
+/// `BadName`), when there is one.
+#[must_use]
+pub fn upper_camel_suggestion(name: &str) -> Option<String> {
+    Some(name.to_upper_camel_case()).filter(|camel| is_upper_camel(camel))
+}
+
 /// The file stem of a module whose identifier is `ident`: `r#type` lives in `type.rs`.
 #[must_use]
 pub fn module_file(ident: &str) -> &str {
@@ -174,6 +189,25 @@ mod tests {
             ("type", "Type"),
         ] {
             assert_eq!(to_upper_camel(proto), rust, "to_upper_camel({proto})");
+        }
+    }
+
+    #[test]
+    fn upper_camel_names_are_recognised_and_suggested() {
+        for good in ["SayHello", "A3", "HTTPServer", "Get2Things"] {
+            assert!(is_upper_camel(good), "{good}");
+        }
+        for (bad, suggestion) in [
+            ("bad_name", Some("BadName")),
+            ("sayHello", Some("SayHello")),
+            ("get_URL", Some("GetUrl")),
+            ("Say_Hello", Some("SayHello")),
+            ("_", None),
+            ("9lives", None),
+            ("", None),
+        ] {
+            assert!(!is_upper_camel(bad), "{bad}");
+            assert_eq!(upper_camel_suggestion(bad).as_deref(), suggestion, "{bad}");
         }
     }
 

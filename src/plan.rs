@@ -11,7 +11,16 @@
 //!   streaming kinds or message types were changed in the proto) is **signature**: kept
 //!   as it is, reported with the signature the managed code now calls, and the lock
 //!   records the new signature.
-//! - **proto**: written only when its contents changed (`add-rpc`'s insertion).
+//! - **proto**: replaced only by a version that keeps every byte of it (`add-rpc`'s
+//!   insertions), and only in a project svcgen wrote (one with a lock). Any other
+//!   difference — a directory `svcgen new --force` writes into holding a proto of the
+//!   same name — is a **conflict** (`--force` replaces it, keeping `<file>.orig`): a
+//!   proto's lines are never lost.
+//!
+//! Without a lock, nothing on disk is known to be svcgen's: every file that differs from
+//! what is rendered is someone else's (a conflict, or with `--force` replaced after a
+//! backup). A backup never replaces another file: when `<file>.orig` exists with other
+//! contents, `<file>.orig.1`, `<file>.orig.2`, … are used.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -79,8 +88,9 @@ pub struct Entry {
     pub disk: Option<String>,
     /// What svcgen renders for it, if anything.
     pub rendered: Option<String>,
-    /// Whether the disk's version is kept as `<path>.orig` first (`--force`).
-    pub backup: bool,
+    /// Where the disk's version is kept first (`--force`): `<path>.orig`, or
+    /// `<path>.orig.<n>` when that exists already with other contents.
+    pub backup: Option<String>,
     /// For [`Action::Signature`], how the handler's rpc changed.
     pub reshaped: Option<Reshaped>,
 }
@@ -106,12 +116,14 @@ pub struct Plan {
     pub entries: Vec<Entry>,
     /// The lock as it will be after the plan is carried out.
     pub lock: Lock,
-    /// Whether that lock differs from the one on disk.
-    pub lock_changed: bool,
+    /// What happens to `svcgen.lock`: [`Action::Create`] (there was none),
+    /// [`Action::Update`] or [`Action::Unchanged`].
+    pub lock_action: Action,
 }
 
 impl Plan {
-    /// Plans writing `files` into `root`, given the project's `lock` (if any).
+    /// Plans writing `files` into `root`, given the project's `lock` (if any; `None`
+    /// means that nothing in `root` is known to be svcgen's).
     ///
     /// # Errors
     /// A file on disk cannot be read.
@@ -134,14 +146,21 @@ impl Plan {
                 (Some(disk), Some(locked)) => lock::sha256(disk.as_bytes()) != locked.sha256,
                 _ => true,
             };
+            // A proto svcgen may extend: in its project, and only by insertions.
+            let extended =
+                |disk: &str| old_lock.is_some() && keeps_every_byte(disk, &file.contents);
             let (mut action, backup) = match (file.owner, &disk) {
                 (_, None) => (Action::Create, false),
                 (_, Some(disk)) if *disk == file.contents => (Action::Unchanged, false),
                 (Owner::User, Some(_)) => (Action::Keep, false),
-                (Owner::Proto, Some(_)) => (Action::Update, false),
+                (Owner::Proto, Some(disk)) if extended(disk) => (Action::Update, false),
                 (Owner::Managed, Some(_)) if !edited() => (Action::Update, false),
-                (Owner::Managed, Some(_)) if force => (Action::Update, true),
-                (Owner::Managed, Some(_)) => (Action::Conflict, false),
+                (Owner::Proto | Owner::Managed, Some(_)) if force => (Action::Update, true),
+                (Owner::Proto | Owner::Managed, Some(_)) => (Action::Conflict, false),
+            };
+            let backup = match &disk {
+                Some(disk) if backup => Some(backup_path(root, &file.path, disk)?),
+                _ => None,
             };
             let signature = file
                 .handler
@@ -208,6 +227,11 @@ impl Plan {
                 LockOwner::Managed if force => (Owner::Managed, Action::Delete, true),
                 LockOwner::Managed => (Owner::Managed, Action::Conflict, false),
             };
+            let backup = if backup {
+                Some(backup_path(root, path, &disk)?)
+            } else {
+                None
+            };
             if action != Action::Delete {
                 new_lock.files.insert(path.clone(), locked.clone());
             }
@@ -222,11 +246,15 @@ impl Plan {
             });
         }
         entries.sort_by(|a, b| a.path.cmp(&b.path));
-        let lock_changed = old_lock != Some(&new_lock);
+        let lock_action = match old_lock {
+            None => Action::Create,
+            Some(old) if *old != new_lock => Action::Update,
+            Some(_) => Action::Unchanged,
+        };
         Ok(Self {
             entries,
             lock: new_lock,
-            lock_changed,
+            lock_action,
         })
     }
 
@@ -243,10 +271,16 @@ impl Plan {
         self.with(action).count()
     }
 
+    /// Whether the plan writes `svcgen.lock`.
+    #[must_use]
+    pub fn lock_changed(&self) -> bool {
+        self.lock_action != Action::Unchanged
+    }
+
     /// Whether the tree already is what the plan would make it.
     #[must_use]
     pub fn is_clean(&self) -> bool {
-        !self.lock_changed
+        !self.lock_changed()
             && self.entries.iter().all(|entry| {
                 !entry.action.writes()
                     && !matches!(entry.action, Action::Conflict | Action::Signature)
@@ -265,10 +299,8 @@ impl Plan {
         let mut writes = Vec::new();
         let mut deletes = Vec::new();
         for entry in &self.entries {
-            if entry.backup
-                && let Some(disk) = &entry.disk
-            {
-                backups.push((format!("{}.orig", entry.path), disk.as_str()));
+            if let (Some(backup), Some(disk)) = (&entry.backup, &entry.disk) {
+                backups.push((backup.as_str(), disk.as_str()));
             }
             match (entry.action, &entry.rendered) {
                 (Action::Create | Action::Update, Some(rendered)) => writes.push(Write {
@@ -285,7 +317,7 @@ impl Plan {
                 .map(|(path, contents)| Write { path, contents }),
         );
         let lock_text = self.lock.to_toml();
-        if self.lock_changed {
+        if self.lock_changed() {
             writes.push(Write {
                 path: lock::FILE_NAME,
                 contents: &lock_text,
@@ -301,6 +333,29 @@ impl Plan {
             .iter()
             .map(|entry| (entry.path.as_str(), entry.action))
             .collect()
+    }
+}
+
+/// Whether `new` holds every byte of `old`, in order: `new` is `old` with insertions.
+fn keeps_every_byte(old: &str, new: &str) -> bool {
+    let mut new = new.bytes();
+    old.bytes()
+        .all(|byte| new.any(|candidate| candidate == byte))
+}
+
+/// Where the disk's `contents` of `path` are kept before it is replaced or deleted: the
+/// first of `<path>.orig`, `<path>.orig.1`, … that does not exist or already holds them.
+fn backup_path(root: &Path, path: &str, contents: &str) -> std::io::Result<String> {
+    let mut candidate = format!("{path}.orig");
+    let mut n = 0_u64;
+    loop {
+        match read(root, &candidate)? {
+            Some(existing) if existing != contents => {
+                n += 1;
+                candidate = format!("{path}.orig.{n}");
+            }
+            _ => return Ok(candidate),
+        }
     }
 }
 
@@ -387,7 +442,66 @@ mod tests {
 
         let plan = replan(&first, edit, &next, true);
         assert_eq!(plan.actions()["m.rs"], Action::Update);
-        assert!(plan.entries[0].backup);
+        assert_eq!(plan.entries[0].backup.as_deref(), Some("m.rs.orig"));
+    }
+
+    #[test]
+    fn a_proto_is_replaced_only_by_insertions_into_it() {
+        let first = [file("p.proto", Owner::Proto, "service S {\n}\n")];
+        let grown = [file(
+            "p.proto",
+            Owner::Proto,
+            "service S {\n  rpc A(B) returns (B);\n}\n",
+        )];
+        let plan = replan(&first, |_| {}, &grown, false);
+        assert_eq!(plan.actions()["p.proto"], Action::Update);
+        assert_eq!(plan.entries[0].backup, None);
+
+        let other = [file("p.proto", Owner::Proto, "service T {\n}\n")];
+        let plan = replan(&first, |_| {}, &other, false);
+        assert_eq!(plan.actions()["p.proto"], Action::Conflict);
+        let plan = replan(&first, |_| {}, &other, true);
+        assert_eq!(plan.actions()["p.proto"], Action::Update);
+        assert_eq!(plan.entries[0].backup.as_deref(), Some("p.proto.orig"));
+    }
+
+    #[test]
+    fn without_a_lock_every_differing_file_is_someone_elses() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("p.proto"), "a").unwrap();
+        std::fs::write(root.join("m.rs"), "m").unwrap();
+        std::fs::write(root.join("m.rs.orig"), "an older backup").unwrap();
+        std::fs::write(root.join("m.rs.orig.1"), "m").unwrap();
+        let files = [
+            file("p.proto", Owner::Proto, "ab"),
+            file("m.rs", Owner::Managed, "m2"),
+        ];
+        let plan = Plan::new(root, &files, None, false).unwrap();
+        assert_eq!(
+            plan.actions()["p.proto"],
+            Action::Conflict,
+            "even an insertion"
+        );
+        assert_eq!(plan.actions()["m.rs"], Action::Conflict);
+        assert_eq!(plan.lock_action, Action::Create);
+
+        let plan = Plan::new(root, &files, None, true).unwrap();
+        let backups: Vec<_> = plan.entries.iter().map(|e| e.backup.as_deref()).collect();
+        assert_eq!(
+            backups,
+            [Some("m.rs.orig.1"), Some("p.proto.orig")],
+            "a backup with other contents is never overwritten; one with the same is reused"
+        );
+    }
+
+    #[test]
+    fn keeps_every_byte_means_only_insertions() {
+        assert!(keeps_every_byte("abc", "abc"));
+        assert!(keeps_every_byte("ac", "abc"));
+        assert!(keeps_every_byte("", "x"));
+        assert!(!keeps_every_byte("abc", "ab"));
+        assert!(!keeps_every_byte("abc", "acb"));
     }
 
     #[test]
@@ -441,7 +555,7 @@ mod tests {
             lock::sha256(b"stub A"),
             "the hash stays that of what svcgen wrote"
         );
-        assert!(plan.lock_changed && !plan.is_clean());
+        assert!(plan.lock_changed() && !plan.is_clean());
 
         // Once recorded, the same signature is a plain keep.
         let plan = replan(
@@ -493,6 +607,6 @@ mod tests {
         );
         assert_eq!(plan.actions()["h.rs"], Action::Keep);
         assert_eq!(locked_signature(&plan), Some("rpc H(B)"));
-        assert!(plan.lock_changed);
+        assert!(plan.lock_changed());
     }
 }

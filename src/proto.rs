@@ -87,6 +87,7 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
             .collect(),
     ));
 
+    check_roots(input)?;
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(true);
     compiler
@@ -132,6 +133,78 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
         roots,
         sources,
     })
+}
+
+/// Checks that every root file is where protox will look for it — under an include
+/// directory, as a path or as an import name — so that a missing file is reported as
+/// missing, with the paths checked, and one outside the include directories as that
+/// (protox says "not in any include path" for both).
+fn check_roots(input: &ProtoInput) -> Result<(), Error> {
+    for file in &input.files {
+        let name = file.to_string_lossy().replace('\\', "/");
+        if input.memory.contains_key(&name) || name.starts_with("google/") {
+            continue; // in memory, or one of the protos protox or svcgen carry
+        }
+        let checked = lookups(file, &input.includes);
+        if checked.iter().any(|path| path.is_file()) {
+            continue;
+        }
+        let list = |paths: &mut dyn Iterator<Item = &PathBuf>| {
+            paths
+                .map(|path| path.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if file.is_file() {
+            return Err(Error::ProtoNotIncluded {
+                file: file.clone(),
+                includes: list(&mut input.includes.iter()),
+                dir: file
+                    .parent()
+                    .filter(|dir| !dir.as_os_str().is_empty())
+                    .map_or_else(|| ".".to_owned(), |dir| dir.display().to_string()),
+            });
+        }
+        return Err(Error::ProtoNotFound {
+            file: file.clone(),
+            checked: if checked.is_empty() {
+                "it nowhere: there is no include directory".to_owned()
+            } else {
+                list(&mut checked.iter())
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Where protox looks for the root `file`: a path under an include directory is the
+/// import name of what follows it, anything else is taken as an import name; the name
+/// is looked up in every include directory.
+fn lookups(file: &Path, includes: &[PathBuf]) -> Vec<PathBuf> {
+    let name = includes
+        .iter()
+        .find_map(|include| strip_prefix(file, include))
+        .unwrap_or_else(|| file.to_owned());
+    let mut paths = Vec::new();
+    for include in includes {
+        let path = include.join(&name);
+        if !paths.contains(&path) {
+            paths.push(path);
+        }
+    }
+    paths
+}
+
+/// `path` after `prefix`, ignoring `.` components, as protox compares them.
+fn strip_prefix(path: &Path, prefix: &Path) -> Option<PathBuf> {
+    let not_dot = |component: &std::path::Component<'_>| *component != std::path::Component::CurDir;
+    let mut rest = path.components().filter(not_dot);
+    for component in prefix.components().filter(not_dot) {
+        if rest.next() != Some(component) {
+            return None;
+        }
+    }
+    Some(rest.collect())
 }
 
 /// Adds the path on disk of the file a protox error is about, if it is on disk.
@@ -192,6 +265,34 @@ mod tests {
                 .file
                 .iter()
                 .any(|f| f.name() == "google/protobuf/timestamp.proto")
+        );
+    }
+
+    #[test]
+    fn roots_are_looked_up_as_protox_does() {
+        let includes = [PathBuf::from("api"), PathBuf::from("./shared")];
+        // A path under an include directory is the name of what follows it.
+        assert_eq!(
+            lookups(Path::new("./api/v1/a.proto"), &includes),
+            [
+                PathBuf::from("api/v1/a.proto"),
+                PathBuf::from("./shared/v1/a.proto")
+            ]
+        );
+        assert_eq!(
+            lookups(Path::new("shared/b.proto"), &includes),
+            [
+                PathBuf::from("api/b.proto"),
+                PathBuf::from("./shared/b.proto")
+            ]
+        );
+        // Anything else is a name.
+        assert_eq!(
+            lookups(Path::new("v1/a.proto"), &includes),
+            [
+                PathBuf::from("api/v1/a.proto"),
+                PathBuf::from("./shared/v1/a.proto")
+            ]
         );
     }
 

@@ -18,21 +18,26 @@ pub fn lines(plan: &Plan, root: &Path) -> String {
             Action::Conflict => "  (edited by hand; not overwritten)",
             Action::Stale => "  (no longer generated; svcgen leaves it to you)",
             Action::Signature => "  (kept; its rpc changed: give it the new signature below)",
-            Action::Update | Action::Delete if entry.backup => "  (your version kept as .orig)",
             _ => "",
+        };
+        let backup = match (&entry.backup, entry.action) {
+            (Some(backup), Action::Update | Action::Delete) => {
+                format!("  (your version kept as {})", shown(root, backup))
+            }
+            _ => String::new(),
         };
         let _ = writeln!(
             out,
-            "{:>10}  {}{note}",
+            "{:>10}  {}{note}{backup}",
             entry.action,
             shown(root, &entry.path)
         );
     }
-    if plan.lock_changed {
+    if plan.lock_changed() {
         let _ = writeln!(
             out,
             "{:>10}  {}",
-            "updated",
+            plan.lock_action,
             shown(root, crate::lock::FILE_NAME)
         );
     }
@@ -78,7 +83,8 @@ pub fn reshaped(plan: &Plan, root: &Path, recorded: bool, colour: bool) -> Strin
 }
 
 /// A path under `root` as the user knows it: relative when `root` is the current directory.
-fn shown(root: &Path, path: &str) -> String {
+#[must_use]
+pub fn shown(root: &Path, path: &str) -> String {
     if root == Path::new(".") || root.as_os_str().is_empty() {
         path.to_owned()
     } else {
@@ -86,12 +92,24 @@ fn shown(root: &Path, path: &str) -> String {
     }
 }
 
-/// A unified diff of every entry that changes the disk or conflicts.
+/// Which diffs a dry run prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Diffs {
+    /// Of every file that is created, changed or deleted (`generate`, `add-rpc`).
+    All,
+    /// Of the files that exist and are changed or deleted: `new`, whose files are all
+    /// new (listed, not shown) unless `--force` writes over some.
+    Existing,
+}
+
+/// A unified diff of every entry that changes the disk or conflicts (with
+/// [`Diffs::Existing`], not of files created).
 #[must_use]
-pub fn diffs(plan: &Plan, colour: bool) -> String {
+pub fn diffs(plan: &Plan, which: Diffs, colour: bool) -> String {
     plan.entries
         .iter()
         .filter(|entry| entry.action.writes() || entry.action == Action::Conflict)
+        .filter(|entry| which == Diffs::All || entry.disk.is_some())
         .map(|entry| diff(entry, colour))
         .collect()
 }

@@ -7,13 +7,14 @@ use std::path::PathBuf;
 
 use prost_types::{DescriptorProto, FileDescriptorProto};
 
-use super::{Output, carry_out};
+use super::{Output, Run, carry_out};
 use crate::error::Error;
 use crate::ident;
 use crate::project::Existing;
 use crate::proto::{self, Compiled};
 use crate::proto_edit::{self, HttpBinding, NewMessage, NewRpc, Span};
 use crate::render::{GeneratedFile, Owner};
+use crate::report::{self, Diffs};
 
 /// The options of `svcgen add-rpc`.
 #[derive(Debug, Clone, Default)]
@@ -74,10 +75,12 @@ pub fn run(
     let service = &file.service[found.index];
     let full_service = ident::qualify(file.package(), service.name());
 
+    let style = "the protobuf style guide writes rpc names in UpperCamelCase, the form prost \
+                 and tonic derive Rust names from";
     if !is_identifier(rpc_name) {
         return Err(invalid(
             format!("`{rpc_name}` is not a valid rpc name"),
-            "use letters, digits and `_`, starting with a letter; by convention UpperCamelCase",
+            format!("use ASCII letters and digits, starting with an upper-case letter: {style}"),
         )
         .into());
     }
@@ -89,6 +92,19 @@ pub fn run(
         return Err(invalid(
             format!("rpc `{full_service}.{}` already exists", existing.name()),
             "choose another name; to change an existing rpc, edit the proto and run `svcgen generate`",
+        )
+        .into());
+    }
+    if !ident::is_upper_camel(rpc_name) {
+        let help = match ident::upper_camel_suggestion(rpc_name) {
+            Some(camel) => format!("did you mean `{service_path}.{camel}`? {style}"),
+            None => {
+                format!("use ASCII letters and digits, starting with an upper-case letter: {style}")
+            }
+        };
+        return Err(invalid(
+            format!("`{rpc_name}` is not a valid rpc name: it is not UpperCamelCase"),
+            help,
         )
         .into());
     }
@@ -125,8 +141,20 @@ pub fn run(
         .as_ref()
         .map(HttpBinding::path_fields)
         .unwrap_or_default();
-    let request = edits.use_type(&index, file, &request_name, &path_fields)?;
-    let response = edits.use_type(&index, file, &response_name, &[])?;
+    let request = edits.use_type(
+        &index,
+        file,
+        &request_name,
+        options.request.as_ref().map(|_| "--request"),
+        &path_fields,
+    )?;
+    let response = edits.use_type(
+        &index,
+        file,
+        &response_name,
+        options.response.as_ref().map(|_| "--response"),
+        &[],
+    )?;
     if http.is_some() {
         edits
             .imports
@@ -207,13 +235,21 @@ pub fn run(
         add_embedded_protos(&project, &mut files);
     }
     let plan = project.plan(&files, false)?;
+    let notes = edits.report(
+        &report::shown(&project.root, &relative.to_string_lossy()),
+        rpc_name,
+        options.dry_run,
+    );
     carry_out(
         &plan,
         &project.root,
         generated.formatted,
-        options.dry_run,
-        true,
-        output,
+        Run {
+            dry_run: options.dry_run,
+            diffs: Diffs::All,
+            output,
+            notes: &notes,
+        },
         out,
     )?;
     if !options.dry_run {
@@ -333,6 +369,29 @@ impl<'a> TypeIndex<'a> {
         Self { types }
     }
 
+    /// The message whose name is closest to `name` (as written from inside `package`),
+    /// if it is only a typo away: a few edits, fewer for short names.
+    fn similar_message(&self, package: &str, name: &str) -> Option<String> {
+        let limit = (name.len() / 4).clamp(1, 3);
+        self.types
+            .iter()
+            .filter(|(_, (kind, _, _))| *kind == Kind::Message)
+            .map(|(full, _)| {
+                let local = full
+                    .strip_prefix(package)
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .filter(|_| !package.is_empty())
+                    .unwrap_or(full);
+                let simple = full.rsplit('.').next().unwrap_or(full);
+                let distance =
+                    strsim::levenshtein(name, simple).min(strsim::levenshtein(name, local));
+                (distance, local.to_owned())
+            })
+            .filter(|(distance, _)| *distance <= limit)
+            .min()
+            .map(|(_, local)| local)
+    }
+
     /// Resolves `name` as protoc does from inside `package`: innermost scope first.
     fn resolve(
         &self,
@@ -383,16 +442,21 @@ fn well_known_file(name: &str) -> Option<&'static str> {
 struct Edits {
     messages: Vec<NewMessage>,
     imports: BTreeSet<String>,
+    /// For a created message whose name the user gave (`--request`, `--response`): that
+    /// option, and the existing message of the closest name, when one is close.
+    similar: BTreeMap<String, (&'static str, String)>,
 }
 
 impl Edits {
     /// The proto text naming the type `name` for an rpc in `file`, creating an empty
     /// message (with `string` fields for `path_fields`) when no type of that name exists.
+    /// `option`: the command-line option that named it, if the user did.
     fn use_type(
         &mut self,
         index: &TypeIndex<'_>,
         file: &FileDescriptorProto,
         name: &str,
+        option: Option<&'static str>,
         path_fields: &[String],
     ) -> Result<String, Error> {
         let bare = name.trim_start_matches('.');
@@ -451,7 +515,39 @@ impl Edits {
                 name: bare.to_owned(),
                 string_fields: fields,
             });
+            if let Some(option) = option
+                && let Some(similar) = index.similar_message(file.package(), bare)
+            {
+                self.similar.insert(bare.to_owned(), (option, similar));
+            }
         }
         Ok(bare.to_owned())
+    }
+
+    /// What add-rpc says about the messages it created in `path` for `rpc`: one line
+    /// each, and a hint when a message of a close name exists (a typo, perhaps).
+    fn report(&self, path: &str, rpc: &str, dry_run: bool) -> String {
+        let mut out = String::new();
+        if !self.messages.is_empty() {
+            out.push('\n');
+        }
+        for message in &self.messages {
+            out.push_str(&format!("created message {} in {path}\n", message.name));
+            if let Some((option, similar)) = self.similar.get(&message.name) {
+                let then = if dry_run {
+                    format!("run add-rpc again with `{option} {similar}`")
+                } else {
+                    format!(
+                        "make rpc {rpc} use {similar} in the proto, delete message {}, and run `svcgen generate`",
+                        message.name
+                    )
+                };
+                out.push_str(&format!(
+                    "  hint: no message {} existed; did you mean {similar}? If so, {then}\n",
+                    message.name
+                ));
+            }
+        }
+        out
     }
 }

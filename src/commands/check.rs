@@ -31,10 +31,15 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
         )?;
     }
     if plan.is_clean() {
+        // The files svcgen renders (those `new` counts, protos aside), not stale ones.
+        let rendered = plan
+            .entries
+            .iter()
+            .filter(|entry| entry.rendered.is_some())
+            .count();
         writeln!(
             out,
-            "up to date: {} files match svcgen.toml and the protos",
-            plan.entries.len()
+            "up to date: {rendered} files match svcgen.toml and the protos"
         )?;
         return Ok(());
     }
@@ -51,8 +56,13 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
             problems.push(entry.path.clone());
         }
     }
-    if plan.lock_changed {
-        writeln!(out, "{:>12}  {}", "drifted", crate::lock::FILE_NAME)?;
+    if plan.lock_changed() {
+        let label = if plan.lock_action == Action::Create {
+            "missing"
+        } else {
+            "drifted"
+        };
+        writeln!(out, "{label:>12}  {}", crate::lock::FILE_NAME)?;
         problems.push(crate::lock::FILE_NAME.to_owned());
     }
     write!(

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::{Output, carry_out};
+use super::{Output, Run, carry_out};
 use crate::project::Existing;
+use crate::report::Diffs;
 
 /// The options of `svcgen generate`.
 #[derive(Debug, Clone, Default)]
@@ -33,9 +34,12 @@ pub fn run(
         &plan,
         &project.root,
         generated.formatted,
-        options.dry_run,
-        true,
-        output,
+        Run {
+            dry_run: options.dry_run,
+            diffs: Diffs::All,
+            output,
+            notes: "",
+        },
         out,
     )
 }

@@ -20,6 +20,20 @@ pub struct Output {
     pub colour: bool,
 }
 
+/// How a command carries out its plan.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// Print the plan (and diffs), write nothing.
+    pub dry_run: bool,
+    /// Which diffs a dry run prints.
+    pub diffs: report::Diffs,
+    /// How to print.
+    pub output: Output,
+    /// Printed after the plan (and a dry run's diffs), before the warnings about
+    /// handlers: what else the command did, such as the messages add-rpc created.
+    pub notes: &'a str,
+}
+
 /// Prints `plan`, then writes it, or with `dry_run` prints its diffs and writes nothing.
 /// Conflicts are printed with their diffs and fail the command before anything is
 /// written. Handlers whose rpc changed signature are warned about last (the plan is
@@ -31,11 +45,15 @@ pub fn carry_out(
     plan: &Plan,
     root: &Path,
     formatted: Formatted,
-    dry_run: bool,
-    diffs: bool,
-    output: Output,
+    run: Run<'_>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
+    let Run {
+        dry_run,
+        diffs,
+        output,
+        notes,
+    } = run;
     if formatted == Formatted::RustfmtMissing {
         writeln!(
             out,
@@ -56,12 +74,11 @@ pub fn carry_out(
     }
     // Handlers that no longer fit their rpc come last, where they are seen.
     if dry_run {
-        if diffs {
-            let diffs = report::diffs(plan, output.colour);
-            if !diffs.is_empty() {
-                write!(out, "\n{diffs}")?;
-            }
+        let diffs = report::diffs(plan, diffs, output.colour);
+        if !diffs.is_empty() {
+            write!(out, "\n{diffs}")?;
         }
+        write!(out, "{notes}")?;
         write!(
             out,
             "{}",
@@ -71,6 +88,7 @@ pub fn carry_out(
         return Ok(());
     }
     plan.apply(root)?;
+    write!(out, "{notes}")?;
     write!(out, "{}", report::reshaped(plan, root, true, output.colour))?;
     Ok(())
 }

@@ -5,12 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::{Output, carry_out};
+use super::{Output, Run, carry_out};
 use crate::error::Error;
 use crate::ident;
-use crate::plan::{Action, Plan};
+use crate::lock;
+use crate::plan::Plan;
 use crate::project::{self, Generated, Protos};
 use crate::proto::ProtoInput;
+use crate::render::Owner;
+use crate::report::Diffs;
 use crate::spec::Spec;
 
 /// The proto `svcgen new` uses when given none: `greeter.v1.Greeter`.
@@ -99,18 +102,24 @@ pub fn generate(options: &NewOptions) -> anyhow::Result<Generated> {
 /// Runs `svcgen new`, printing what it does to `out`.
 ///
 /// # Errors
-/// Invalid input, a non-empty target without `--force`, or a failed write (which leaves
-/// nothing behind).
+/// Invalid input, a target that is a svcgen project already (even with `--force`: that
+/// is `svcgen generate`'s job), a non-empty target without `--force`, or a failed write
+/// (which leaves nothing behind).
 pub fn run(
     options: &NewOptions,
     output: Output,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
-    let generated = generate(options)?;
     let root = options
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(&options.name));
+    // Its lock is what tells svcgen which files it wrote and which rpcs have handlers;
+    // `new` would render the project afresh, as if it had neither.
+    if root.join(lock::FILE_NAME).exists() {
+        return Err(Error::AlreadyAProject { path: root }.into());
+    }
+    let generated = generate(options)?;
     if !options.force && !is_empty_or_missing(&root)? {
         return Err(Error::TargetNotEmpty { path: root }.into());
     }
@@ -120,9 +129,12 @@ pub fn run(
         &plan,
         &root,
         generated.formatted,
-        options.dry_run,
-        false,
-        output,
+        Run {
+            dry_run: options.dry_run,
+            diffs: Diffs::Existing,
+            output,
+            notes: "",
+        },
         out,
     )?;
     if options.dry_run {
@@ -134,16 +146,72 @@ pub fn run(
         .iter()
         .map(|service| service.full_name.as_str())
         .collect();
+    let here = is_current_dir(&root);
     writeln!(
         out,
-        "\nCreated `{}` in {} ({} files) serving {}.\nNext: cd {} && cargo run",
+        "\nCreated `{}` in {} ({}) serving {}.\nNext: {}cargo run",
         options.name,
-        root.display(),
-        plan.count(Action::Create) + plan.count(Action::Update),
+        if here {
+            "the current directory".to_owned()
+        } else {
+            root.display().to_string()
+        },
+        counts(&plan),
         services.join(", "),
-        root.display(),
+        if here {
+            String::new()
+        } else {
+            format!("cd {} && ", shell_word(&root.display().to_string()))
+        },
     )?;
     Ok(())
+}
+
+/// `46 files and 1 proto`: the files are those `svcgen check` counts (svcgen.lock lists
+/// them), the protos those copied under `proto/`; and how many were there already.
+fn counts(plan: &Plan) -> String {
+    let protos = plan
+        .entries
+        .iter()
+        .filter(|entry| entry.owner == Owner::Proto)
+        .count();
+    let files = plan.entries.len() - protos;
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let mut counts = format!("{} and {}", plural(files, "file"), plural(protos, "proto"));
+    let existing = plan
+        .entries
+        .iter()
+        .filter(|entry| entry.disk.is_some())
+        .count();
+    if existing > 0 {
+        counts.push_str(&format!(
+            "; {existing} of them were there already, see above"
+        ));
+    }
+    counts
+}
+
+/// Whether `dir` is the current directory.
+fn is_current_dir(dir: &Path) -> bool {
+    if dir.as_os_str().is_empty() || dir == Path::new(".") {
+        return true;
+    }
+    match (std::fs::canonicalize(dir), std::env::current_dir()) {
+        (Ok(dir), Ok(current)) => {
+            std::fs::canonicalize(current).is_ok_and(|current| current == dir)
+        }
+        _ => false,
+    }
+}
+
+/// `word` as one word for a POSIX shell: as it is when that is safe, else single-quoted.
+fn shell_word(word: &str) -> String {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c);
+    if !word.is_empty() && word.chars().all(safe) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 fn is_empty_or_missing(dir: &Path) -> anyhow::Result<bool> {

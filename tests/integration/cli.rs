@@ -211,6 +211,229 @@ fn force_writes_into_a_non_empty_directory_and_keeps_other_files() {
             .join("demo/src/handlers/greeter/say_hello.rs")
             .is_file()
     );
+    let stdout = text(&output.stdout);
+    assert!(!stdout.contains(".orig"), "nothing was replaced: {stdout}");
+}
+
+/// A directory svcgen did not write, holding files of the names it writes: a proto and
+/// a managed file that differ (and an earlier backup of that one), and a user file.
+fn foreign_files() -> tempfile::TempDir {
+    scratch_with(&[
+        (
+            "demo/proto/greeter/v1/greeter.proto",
+            "// my own greeter
+",
+        ),
+        (
+            "demo/build.rs",
+            "// my build script
+",
+        ),
+        (
+            "demo/build.rs.orig",
+            "// an older backup
+",
+        ),
+        (
+            "demo/src/app.rs",
+            "// my app
+",
+        ),
+    ])
+}
+
+#[test]
+fn force_never_replaces_a_file_without_keeping_it_and_never_overwrites_a_backup() {
+    let dir = foreign_files();
+    let before = tree(dir.path());
+
+    // The dry run lists every file and shows the diffs of those it would replace.
+    let output = run(svcgen(dir.path()).args(["new", "demo", "--force", "--dry-run"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(tree(dir.path()) == before, "a dry run writes nothing");
+    let stdout = text(&output.stdout);
+    for expected in [
+        "--- a/proto/greeter/v1/greeter.proto",
+        "-// my own greeter",
+        "--- a/build.rs",
+        "   created  demo/src/svcgen/grpc.rs",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("+++ b/src/svcgen/grpc.rs"),
+        "no diffs of new files: {stdout}"
+    );
+
+    let output = run(svcgen(dir.path()).args(["new", "demo", "--force"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let project = dir.path().join("demo");
+    let read = |path: &str| std::fs::read_to_string(project.join(path)).unwrap();
+    for (line, backup, contents) in [
+        (
+            "   updated  demo/proto/greeter/v1/greeter.proto  (your version kept as demo/proto/greeter/v1/greeter.proto.orig)",
+            "proto/greeter/v1/greeter.proto.orig",
+            "// my own greeter\n",
+        ),
+        (
+            "   updated  demo/build.rs  (your version kept as demo/build.rs.orig.1)",
+            "build.rs.orig.1",
+            "// my build script\n",
+        ),
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line:?} in\n{stdout}");
+        assert_eq!(read(backup), contents);
+    }
+    assert_eq!(
+        read("build.rs.orig"),
+        "// an older backup\n",
+        "never overwritten"
+    );
+    assert_eq!(read("src/app.rs"), "// my app\n", "a user file is kept");
+    assert!(stdout.contains("      kept  demo/src/app.rs\n"), "{stdout}");
+    assert_eq!(
+        stdout.matches("your version kept").count(),
+        2,
+        "only the replaced files: {stdout}"
+    );
+    assert!(
+        stdout.contains("(48 files and 1 proto; 3 of them were there already, see above)"),
+        "{stdout}"
+    );
+    let output = run(svcgen(&project).arg("check"));
+    assert!(output.status.success(), "{}", text(&output.stdout));
+}
+
+#[test]
+fn new_refuses_to_write_over_a_svcgen_project_even_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("demo");
+    for args in [vec!["new", "demo"], vec!["add-rpc", "Greeter.Farewell"]] {
+        let cwd = if args[0] == "new" {
+            dir.path()
+        } else {
+            &project
+        };
+        let output = run(svcgen(cwd).args(&args));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    }
+    for (cwd, args) in [
+        (&project, vec!["new", "demo", "--out", ".", "--force"]),
+        (&project, vec!["new", "demo", "--out", "."]),
+        (&dir.path().to_owned(), vec!["new", "demo", "--force"]),
+        (
+            &dir.path().to_owned(),
+            vec!["new", "demo", "--force", "--dry-run"],
+        ),
+    ] {
+        let stderr = fails(cwd, &args);
+        assert!(
+            stderr.contains("is a svcgen project already (it has a svcgen.lock)"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("help:") && stderr.contains("`svcgen generate`"),
+            "{stderr}"
+        );
+    }
+    let proto = std::fs::read_to_string(project.join("proto/greeter/v1/greeter.proto")).unwrap();
+    assert!(proto.contains("rpc Farewell("), "{proto}");
+}
+
+#[test]
+fn new_in_the_current_directory_says_so_and_needs_no_cd() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(svcgen(dir.path()).args(["new", "demo", "--out", "."]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains(
+            "\nCreated `demo` in the current directory (48 files and 1 proto) serving greeter.v1.Greeter.\nNext: cargo run\n"
+        ),
+        "{stdout}"
+    );
+    let output = run(svcgen(dir.path()).args(["new", "demo", "--out", "my services/demo"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).ends_with("Next: cd 'my services/demo' && cargo run\n"),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+#[test]
+fn new_and_check_count_the_same_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = crate::support::repo().join("examples/shop/svcgen.toml");
+    let output = run(svcgen(dir.path())
+        .args(["new", "shop", "--spec"])
+        .arg(&spec));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let files = crate::support::files(&dir.path().join("shop"));
+    let protos = files
+        .keys()
+        .filter(|path| path.starts_with("proto"))
+        .count();
+    // Every file but the protos and the lock is counted.
+    let counted = files.len() - protos - 1;
+    assert!(
+        stdout.contains(&format!("({counted} files and {protos} protos)")),
+        "{stdout}"
+    );
+    let output = run(svcgen(&dir.path().join("shop")).arg("check"));
+    assert!(
+        text(&output.stdout).contains(&format!("up to date: {counted} files match")),
+        "{}",
+        text(&output.stdout)
+    );
+}
+
+/// The README's rule: the greeter's handlers are written working whenever the protos
+/// declare `greeter.v1.Greeter` with its four RPCs as shipped, whatever else they hold.
+#[test]
+fn a_copy_of_the_greeter_proto_gets_working_handlers_and_a_changed_one_stubs() {
+    let greeter = std::fs::read_to_string(
+        crate::support::repo().join("examples/greeter/proto/greeter/v1/greeter.proto"),
+    )
+    .unwrap();
+    let extended = greeter.replace(
+        "  rpc Chat(",
+        "  rpc Wave(HelloRequest) returns (HelloReply);\n  rpc Chat(",
+    );
+    let unary_chat = greeter.replace(
+        "rpc Chat(stream HelloRequest) returns (stream HelloReply);",
+        "rpc Chat(HelloRequest) returns (HelloReply);",
+    );
+    assert!(extended != greeter && unary_chat != greeter);
+    for (proto, working) in [(&extended, true), (&unary_chat, false)] {
+        let dir = scratch_with(&[("api/greeter/v1/greeter.proto", proto)]);
+        let output = run(svcgen(dir.path()).args([
+            "new",
+            "demo",
+            "--proto",
+            "api/greeter/v1/greeter.proto",
+            "-I",
+            "api",
+        ]));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let handlers = dir.path().join("demo/src/handlers/greeter");
+        let say_hello = std::fs::read_to_string(handlers.join("say_hello.rs")).unwrap();
+        assert_eq!(
+            !say_hello.contains("Status::unimplemented"),
+            working,
+            "{say_hello}"
+        );
+        assert_eq!(dir.path().join("demo/examples/greet.rs").is_file(), working);
+        if working {
+            let wave = std::fs::read_to_string(handlers.join("wave.rs")).unwrap();
+            assert!(
+                wave.contains("Status::unimplemented"),
+                "an added rpc is a stub"
+            );
+        }
+    }
 }
 
 #[test]
@@ -233,24 +456,119 @@ fn a_spec_naming_another_service_is_rejected() {
 }
 
 #[test]
-fn a_missing_proto_file_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
+fn a_missing_proto_file_is_reported_with_the_paths_checked() {
+    let dir = scratch_with(&[("shared/other.proto", "syntax = \"proto3\";\n")]);
     let stderr = fails(dir.path(), &["new", "demo", "--proto", "nope/none.proto"]);
-    assert!(stderr.contains("none.proto"), "{stderr}");
+    assert_eq!(
+        stderr,
+        "error: proto file `nope/none.proto` does not exist\n  help: looked for nope/none.proto\n"
+    );
+    let stderr = fails(
+        dir.path(),
+        &[
+            "new",
+            "demo",
+            "--proto",
+            "api/none.proto",
+            "-I",
+            "api",
+            "-I",
+            "shared",
+        ],
+    );
+    assert_eq!(
+        stderr,
+        "error: proto file `api/none.proto` does not exist\n  help: looked for api/none.proto, shared/none.proto\n"
+    );
+}
+
+#[test]
+fn a_proto_outside_the_include_dirs_says_so_and_how_to_include_it() {
+    let dir = scratch_with(&[
+        ("elsewhere/b.proto", "syntax = \"proto3\";\nservice B {}\n"),
+        ("api/a.proto", "syntax = \"proto3\";\n"),
+    ]);
+    let stderr = fails(
+        dir.path(),
+        &["new", "demo", "--proto", "elsewhere/b.proto", "-I", "api"],
+    );
+    assert!(
+        stderr.starts_with(
+            "error: proto file `elsewhere/b.proto` is not in any include directory (api)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: ") && stderr.contains("`--include elsewhere`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn every_error_of_a_proto_is_rendered_the_same_way() {
+    let dir = scratch_with(&[(
+        "api/a.proto",
+        "syntax = \"proto3\";\npackage a;\nservice A {\n  rpc Get(Missing) returns (Other);\n}\n",
+    )]);
+    let stderr = fails(dir.path(), &["new", "demo", "--proto", "api/a.proto"]);
+    let headlines: Vec<&str> = stderr
+        .lines()
+        .filter(|line| !line.starts_with(' ') && !line.is_empty())
+        .collect();
+    assert_eq!(
+        headlines,
+        [
+            "error: name 'Missing' is not defined (in api/a.proto)",
+            "error: name 'Other' is not defined (in api/a.proto)",
+        ],
+        "{stderr}"
+    );
+    for location in ["╭─[api/a.proto:4:11]", "╭─[api/a.proto:4:29]"] {
+        assert!(stderr.contains(location), "{location} in\n{stderr}");
+    }
+    assert_eq!(
+        stderr
+            .matches(" 4 │   rpc Get(Missing) returns (Other);")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    assert!(!stderr.contains('×'), "{stderr}");
 }
 
 #[test]
 fn dry_run_prints_the_plan_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let output = run(svcgen(dir.path()).args(["new", "demo", "--dry-run"]));
-    assert!(output.status.success(), "{}", text(&output.stderr));
-    let stdout = text(&output.stdout);
-    assert!(
-        stdout.contains("created  demo/src/svcgen/grpc.rs"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("nothing was written"), "{stdout}");
-    assert!(tree(dir.path()).is_empty(), "not even a directory");
+    for args in [vec!["new", "demo", "--dry-run"], vec!["new", "demo"]] {
+        let output = run(svcgen(dir.path()).args(&args));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(
+            stdout.contains("   created  demo/src/svcgen/grpc.rs\n"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("   created  demo/svcgen.lock\n"),
+            "a fresh project's lock is created: {stdout}"
+        );
+        let lines = stdout
+            .lines()
+            .filter(|line| line.starts_with("   "))
+            .count();
+        assert_eq!(
+            stdout.matches("   created  ").count(),
+            lines,
+            "every file is created: {stdout}"
+        );
+        assert!(!stdout.contains("+++"), "no diffs of new files: {stdout}");
+        if args.contains(&"--dry-run") {
+            assert!(
+                stdout.ends_with("dry run: nothing was written\n"),
+                "{stdout}"
+            );
+            assert!(tree(dir.path()).is_empty(), "not even a directory");
+        }
+    }
 }
 
 #[test]

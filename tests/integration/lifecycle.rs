@@ -139,12 +139,36 @@ fn a_hand_edited_managed_file_is_a_conflict_until_forced() {
     assert!(out.contains("edited by hand"), "{out}");
 
     let stdout = succeeds(&project, &["generate", "--force"]);
-    assert!(stdout.contains("your version kept as .orig"), "{stdout}");
+    assert!(
+        stdout.contains(
+            "   updated  src/svcgen/grpc.rs  (your version kept as src/svcgen/grpc.rs.orig)\n"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("your version kept").count(),
+        1,
+        "only the edited file is backed up: {stdout}"
+    );
     let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig")).unwrap();
     assert!(orig.ends_with("// mine\n"));
     let now = std::fs::read_to_string(project.join("src/svcgen/grpc.rs")).unwrap();
     assert!(!now.contains("// mine"));
     check_passes(&project);
+
+    // A second forced edit keeps the first backup.
+    edit(&project, "src/svcgen/grpc.rs", |text| {
+        format!("{text}// mine again\n")
+    });
+    let stdout = succeeds(&project, &["generate", "--force"]);
+    assert!(
+        stdout.contains("(your version kept as src/svcgen/grpc.rs.orig.1)"),
+        "{stdout}"
+    );
+    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig")).unwrap();
+    assert!(orig.ends_with("// mine\n"));
+    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig.1")).unwrap();
+    assert!(orig.ends_with("// mine again\n"));
 }
 
 #[test]
@@ -427,6 +451,14 @@ fn add_rpc_rejects_bad_requests_and_writes_nothing() {
             vec!["add-rpc", "Greeter.9Lives"],
             "`9Lives` is not a valid rpc name",
         ),
+        (
+            vec!["add-rpc", "Greeter.bad_name"],
+            "error: `bad_name` is not a valid rpc name: it is not UpperCamelCase\n  help: did you mean `Greeter.BadName`?",
+        ),
+        (
+            vec!["add-rpc", "greeter.v1.Greeter.sayGoodbye"],
+            "did you mean `greeter.v1.Greeter.SayGoodbye`?",
+        ),
         (vec!["add-rpc", "Greeter"], "`Greeter` does not name an rpc"),
         (
             vec!["add-rpc", "Greeter.Go", "--request", "not-a-type"],
@@ -477,6 +509,86 @@ fn add_rpc_rejects_bad_requests_and_writes_nothing() {
         out.contains("`greeter.v1.Mood` is an enum, not a message"),
         "{out}"
     );
+}
+
+#[test]
+fn add_rpc_reports_the_messages_it_creates_and_a_close_existing_name() {
+    let (_dir, project) = new_project();
+    let args = ["add-rpc", "Greeter.A3", "--request", "HeloRequest"];
+    let before = tree(&project);
+    let dry_run = succeeds(&project, &[&args[..], &["--dry-run"]].concat());
+    assert!(tree(&project) == before, "dry run wrote something");
+    assert!(
+        dry_run.contains(
+            "\ncreated message HeloRequest in proto/greeter/v1/greeter.proto\n  hint: no message HeloRequest existed; did you mean HelloRequest? If so, run add-rpc again with `--request HelloRequest`\ncreated message A3Response in proto/greeter/v1/greeter.proto\ndry run: nothing was written\n"
+        ),
+        "{dry_run}"
+    );
+
+    let stdout = succeeds(&project, &args);
+    for expected in [
+        "created message HeloRequest in proto/greeter/v1/greeter.proto\n",
+        "  hint: no message HeloRequest existed; did you mean HelloRequest? If so, make rpc A3 use HelloRequest in the proto, delete message HeloRequest, and run `svcgen generate`\n",
+        "created message A3Response in proto/greeter/v1/greeter.proto\n",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
+    }
+    let proto = std::fs::read_to_string(project.join(PROTO)).unwrap();
+    assert!(proto.contains("message HeloRequest {}"), "{proto}");
+
+    // Names add-rpc chose, and names far from any message, get no hint.
+    let stdout = succeeds(&project, &["add-rpc", "Greeter.Ping", "--response", "Pong"]);
+    assert!(
+        stdout.contains("created message PingRequest in proto/greeter/v1/greeter.proto\ncreated message Pong in proto/greeter/v1/greeter.proto\n"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hint:"), "{stdout}");
+    // Names that exist are used, not created.
+    let stdout = succeeds(
+        &project,
+        &[
+            "add-rpc",
+            "Greeter.Pang",
+            "--request",
+            "Pong",
+            "--response",
+            "HelloReply",
+        ],
+    );
+    assert!(!stdout.contains("created message"), "{stdout}");
+    check_passes(&project);
+}
+
+#[test]
+fn a_spec_naming_a_missing_proto_says_where_it_looked() {
+    let (_dir, project) = new_project();
+    edit(&project, "svcgen.toml", |text| {
+        text.replace("greeter/v1/greeter.proto", "greeter/v1/gone.proto")
+    });
+    for args in [
+        vec!["check"],
+        vec!["generate"],
+        vec!["add-rpc", "Greeter.Go"],
+    ] {
+        let out = fails_writing_nothing(&project, &args);
+        assert!(
+            out.contains(
+                "error: proto file `greeter/v1/gone.proto` does not exist\n  help: looked for ./proto/greeter/v1/gone.proto\n"
+            ),
+            "{args:?}: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_project_without_its_lock_is_reported_so() {
+    let (_dir, project) = new_project();
+    std::fs::remove_file(project.join("svcgen.lock")).unwrap();
+    let out = fails_writing_nothing(&project, &["check"]);
+    assert!(out.contains("     missing  svcgen.lock\n"), "{out}");
+    let stdout = succeeds(&project, &["generate"]);
+    assert!(stdout.contains("   created  svcgen.lock\n"), "{stdout}");
+    check_passes(&project);
 }
 
 #[test]
