@@ -89,13 +89,25 @@ impl Transaction {
                 self.create_dir_all(parent)?;
             }
             let dir = target.parent().unwrap_or(root);
-            let mut temp = tempfile::Builder::new()
-                .prefix(".svcgen-")
-                .suffix(".tmp")
+            let mut builder = tempfile::Builder::new();
+            builder.prefix(".svcgen-").suffix(".tmp");
+            // Created as `fs::write` would create the file (0o666 less the umask), not
+            // with a temporary file's private 0o600.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            let mut temp = builder
                 .tempfile_in(dir)
                 .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
             std::io::Write::write_all(&mut temp, file.contents.as_bytes())
                 .with_context(|| format!("cannot write {}", target.display()))?;
+            // A file replaced keeps its permissions (an executable script stays one).
+            if let Ok(existing) = fs::metadata(&target) {
+                temp.as_file()
+                    .set_permissions(existing.permissions())
+                    .with_context(|| {
+                        format!("cannot set the permissions of {}", target.display())
+                    })?;
+            }
             let (_, temp_path) = temp.keep().context("cannot keep a temporary file")?;
             self.staged.push_back((temp_path, target));
         }
@@ -411,5 +423,25 @@ mod tests {
         copy_new(&target, &copy).unwrap();
         assert_eq!(fs::read(&copy).unwrap(), b"old a");
         assert!(copy_new(&target, &copy).is_err(), "never overwrites");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_get_the_permissions_of_a_plain_write_or_of_the_file_they_replace() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |path: &Path| fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("plain"), "x").unwrap();
+        fs::write(root.join("script.sh"), "old").unwrap();
+        fs::set_permissions(root.join("script.sh"), fs::Permissions::from_mode(0o750)).unwrap();
+        apply(
+            root,
+            &[write("new.txt", "new"), write("script.sh", "new")],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(mode(&root.join("new.txt")), mode(&root.join("plain")));
+        assert_eq!(mode(&root.join("script.sh")), 0o750);
     }
 }

@@ -21,6 +21,11 @@ pub fn shared_target() -> PathBuf {
 }
 
 /// `cargo <args>` in `project`, isolated from the cargo running these tests.
+///
+/// Every project compiled this way must have a package name of its own (or be a copy
+/// of the same example): in one target directory cargo keys a path package's outputs —
+/// its build script's generated code among them — by name and version, not by path, so
+/// two different `demo`s built side by side would read each other's generated code.
 pub fn cargo(project: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (key, _) in std::env::vars_os() {

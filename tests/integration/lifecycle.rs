@@ -11,10 +11,15 @@ use crate::support::{edit, run, svcgen, text, text_tree, tree};
 
 /// A new greeter project `demo` in a temporary directory.
 pub fn new_project() -> (tempfile::TempDir, PathBuf) {
+    new_project_named("demo")
+}
+
+/// A new greeter project `name` in a temporary directory.
+pub fn new_project_named(name: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let output = run(svcgen(dir.path()).args(["new", "demo"]));
+    let output = run(svcgen(dir.path()).args(["new", name]));
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let project = dir.path().join("demo");
+    let project = dir.path().join(name);
     (dir, project)
 }
 

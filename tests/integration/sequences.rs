@@ -12,7 +12,7 @@ use proptest::strategy::ValueTree as _;
 use proptest::test_runner::TestRunner;
 use svcgen::commands::{Output, add_rpc, check, generate};
 
-use crate::lifecycle::new_project;
+use crate::lifecycle::{new_project, new_project_named};
 use crate::support::tree;
 
 const PROTO: &str = "proto/greeter/v1/greeter.proto";
@@ -166,7 +166,8 @@ proptest! {
 fn sampled_sequences_leave_a_project_that_compiles() {
     let mut runner = TestRunner::deterministic();
     for sample in 0..2 {
-        let (_dir, project) = new_project();
+        // A name of its own: see `e2e::cargo`.
+        let (_dir, project) = new_project_named(&format!("sample{sample}"));
         let mut sequence = ops().new_tree(&mut runner).expect("a sequence").current();
         // Make every sample exercise add-rpc and generate at least once.
         sequence.push(Op::AddRpc {
