@@ -1,12 +1,38 @@
-//! The configuration layers: files, environment and the unknown-key check.
+//! The configuration layers: files, environment, the unknown-key check and the one-line
+//! errors that say where a bad value is.
 
 // `figment::Jail` closures return figment's large error type.
 #![allow(clippy::result_large_err)]
 
 use std::path::Path;
 
-use backend::svcgen::config::{Config, LogFormat};
-use figment::Jail;
+use backend::svcgen::config::{Config, LogFormat, Propagation, TraceExporter};
+use backend::svcgen::telemetry::Telemetry;
+use figment::{Jail, Source};
+
+/// The error `Config::load_from` gives for `config/` and `env`, which must be one line.
+fn load_error(env: Option<&str>) -> String {
+    let error = Config::load_from(Path::new("config"), env)
+        .expect_err("the configuration is invalid")
+        .to_string();
+    assert!(!error.contains('\n'), "one line: {error}");
+    error
+}
+
+/// `config/<file>` as the errors write it.
+fn file(name: &str) -> String {
+    Path::new("config").join(name).display().to_string()
+}
+
+/// Runs `check` of the shipped config files inside a `Jail` of its own: tests run in
+/// parallel, and the others set `APP__…` variables inside theirs, which would otherwise
+/// leak into these reads.
+fn shipped_files(check: impl FnOnce()) {
+    Jail::expect_with(|_| {
+        check();
+        Ok(())
+    });
+}
 
 #[test]
 fn layers_override_in_order() {
@@ -42,11 +68,289 @@ fn unknown_keys_are_rejected_with_their_name() {
 
 #[test]
 fn shipped_config_files_are_valid() {
-    for env in ["development", "production"] {
+    shipped_files(|| {
+        for env in ["development", "production"] {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+            let config = Config::load_from(&dir, Some(env))
+                .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
+            assert!(!config.log.level.is_empty());
+            assert!(config.server.shutdown_grace_ms > 0, "{env}");
+        }
+    });
+}
+
+#[test]
+fn the_log_level_of_default_toml_is_the_one_of_production() {
+    shipped_files(|| {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-        let config: Config = Config::figment(&dir, env)
+        for (env, file) in [
+            ("production", "default.toml"),
+            ("development", "development.toml"),
+        ] {
+            let figment = Config::figment(&dir, env);
+            let source = figment
+                .find_metadata("log.level")
+                .and_then(|metadata| metadata.source.clone());
+            assert_eq!(source, Some(Source::File(dir.join(file))), "{env}");
+        }
+    });
+}
+
+#[test]
+fn an_app_env_without_its_file_is_an_error_naming_the_environments() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "")?;
+        jail.create_file("config/development.toml", "")?;
+        jail.create_file("config/production.toml", "")?;
+        jail.set_env("APP_ENV", "staging");
+        jail.set_env("APP_CONFIG_DIR", "config");
+        let error = Config::load().expect_err("there is no config/staging.toml");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "APP_ENV=staging but there is no {}; the environments are development, \
+                 production (an empty file is an environment without overrides)",
+                file("staging.toml")
+            )
+        );
+        // The documented way to add an environment: a file, even an empty one.
+        jail.create_file("config/staging.toml", "")?;
+        Config::load().expect("config/staging.toml exists");
+        Ok(())
+    });
+}
+
+#[test]
+fn without_app_env_the_development_file_may_be_missing() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[log]\nlevel = \"warn\"\n")?;
+        let config = Config::load_from(Path::new("config"), None).expect("a valid configuration");
+        assert_eq!(config.log.level, "warn");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_file_line_and_the_valid_keys() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "[server]\ngrpc_addr = \"127.0.0.1:1\"\n",
+        )?;
+        jail.create_file(
+            "config/development.toml",
+            "[log]\nformat = \"json\"\n\n[server]\n  bogus = 1\n",
+        )?;
+        assert_eq!(
+            load_error(None),
+            format!(
+                "{}:5:3: unknown key `server.bogus` (the keys of [server] are grpc_addr, \
+                 http_addr, shutdown_delay_ms, shutdown_grace_ms)",
+                file("development.toml")
+            )
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn an_unknown_key_in_the_environment_names_the_variable() {
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__SERVER__BOGUS", "1");
+        assert_eq!(
+            load_error(None),
+            "APP__SERVER__BOGUS: unknown key `server.bogus` (the keys of [server] are \
+             grpc_addr, http_addr, shutdown_delay_ms, shutdown_grace_ms)"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_value_of_the_wrong_type_is_named_with_its_line() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "[server]\nshutdown_grace_ms = \"10s\"\n",
+        )?;
+        assert_eq!(
+            load_error(None),
+            format!(
+                "{}:2:1: `server.shutdown_grace_ms` must be u64, found string \"10s\"",
+                file("default.toml")
+            )
+        );
+        jail.create_file("config/default.toml", "[log]\nformat = \"xml\"\n")?;
+        assert_eq!(
+            load_error(None),
+            format!(
+                "{}:2:1: `log.format` = \"xml\" is not one of pretty, json",
+                file("default.toml")
+            )
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn invalid_toml_is_one_line_with_its_position() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[server]\ngrpc_addr = \n")?;
+        let error = load_error(None);
+        let at = format!("{}:2:", file("default.toml"));
+        assert!(
+            error.starts_with(&at) && error.contains("invalid TOML"),
+            "{error}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bad_log_level_names_the_value_and_where_it_came_from() {
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__LOG__LEVEL", "backend=verbose");
+        let error = load_error(None);
+        assert!(
+            error.starts_with("APP__LOG__LEVEL: `log.level` = \"backend=verbose\": "),
+            "{error}"
+        );
+        assert_eq!(
+            error.matches("error parsing level filter").count(),
+            1,
+            "{error}"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/development.toml",
+            "[log]\nlevel = \"info,h2=loud\"\n",
+        )?;
+        let error = load_error(None);
+        let expected = format!(
+            "{}:2:1: `log.level` = \"info,h2=loud\": `h2=loud`: ",
+            file("development.toml")
+        );
+        assert!(error.starts_with(&expected), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_numeric_log_level_is_a_level() {
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__LOG__LEVEL", "5");
+        let config = Config::load_from(Path::new("config"), None).expect("a valid level");
+        assert_eq!(config.log.level, "5");
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[log]\nlevel = 2\n")?;
+        let config = Config::load_from(Path::new("config"), None).expect("a valid level");
+        assert_eq!(config.log.level, "2");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_bad_rust_log_is_reported_once() {
+    Jail::expect_with(|jail| {
+        jail.set_env("RUST_LOG", "backend=verbose");
+        let error = Telemetry::new(&Config::ephemeral()).expect_err("RUST_LOG is invalid");
+        let error = format!("{error:#}");
+        assert!(
+            error.starts_with("RUST_LOG = \"backend=verbose\": "),
+            "{error}"
+        );
+        assert_eq!(
+            error.matches("error parsing level filter").count(),
+            1,
+            "{error}"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn shutdown_settings_have_defaults_and_are_overridden_like_the_rest() {
+    shipped_files(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let config: Config = Config::figment(&dir, "production")
             .extract()
-            .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
-        assert!(!config.log.level.is_empty());
-    }
+            .expect("the shipped configuration");
+        assert_eq!(config.server.shutdown_grace_ms, 10_000);
+        assert_eq!(config.server.shutdown_delay_ms, 0);
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__SERVER__SHUTDOWN_GRACE_MS", "250");
+        jail.set_env("APP__SERVER__SHUTDOWN_DELAY_MS", "5000");
+        let config = Config::load_from(Path::new("config"), None).expect("valid");
+        assert_eq!(config.server.shutdown_grace_ms, 250);
+        assert_eq!(config.server.shutdown_delay_ms, 5000);
+        Ok(())
+    });
+}
+
+#[test]
+fn tracing_and_log_file_sections() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "[log.file]\ndir = \"logs\"\n\n[tracing]\nenabled = true\nexporter = \"otlp\"\n",
+        )?;
+        jail.set_env("APP__TRACING__SAMPLE_RATIO", "0.5");
+        jail.set_env("APP__TRACING__PROPAGATION", "[w3c]");
+        let config: Config = Config::figment(Path::new("config"), "development").extract()?;
+        let file = config.log.file.expect("[log.file]");
+        assert_eq!(file.dir, Path::new("logs"));
+        assert_eq!(file.keep_days, 14);
+        assert!(config.tracing.enabled);
+        assert_eq!(config.tracing.exporter, TraceExporter::Otlp);
+        assert_eq!(config.tracing.service_name, "backend");
+        assert!((config.tracing.sample_ratio - 0.5).abs() < f64::EPSILON);
+        assert_eq!(config.tracing.propagation, [Propagation::W3c]);
+        Ok(())
+    });
+}
+
+#[test]
+fn unknown_tracing_keys_are_rejected() {
+    Jail::expect_with(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file("config/default.toml", "[tracing]\nsample_rate = 1.0\n")?;
+        let error = Config::figment(Path::new("config"), "development")
+            .extract::<Config>()
+            .expect_err("an unknown key must fail");
+        assert!(error.to_string().contains("sample_rate"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
+fn production_samples_one_percent_and_development_everything() {
+    shipped_files(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        for (env, ratio) in [("development", 1.0), ("production", 0.01)] {
+            let config: Config = Config::figment(&dir, env)
+                .extract()
+                .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
+            assert!(
+                (config.tracing.sample_ratio - ratio).abs() < f64::EPSILON,
+                "{env}"
+            );
+            assert_eq!(
+                config.tracing.propagation,
+                [Propagation::B3, Propagation::W3c]
+            );
+        }
+    });
 }

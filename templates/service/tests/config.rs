@@ -24,6 +24,16 @@ fn file(name: &str) -> String {
     Path::new("config").join(name).display().to_string()
 }
 
+/// Runs `check` of the shipped config files inside a `Jail` of its own: tests run in
+/// parallel, and the others set `APP__…` variables inside theirs, which would otherwise
+/// leak into these reads.
+fn shipped_files(check: impl FnOnce()) {
+    Jail::expect_with(|_| {
+        check();
+        Ok(())
+    });
+}
+
 #[test]
 fn layers_override_in_order() {
     Jail::expect_with(|jail| {
@@ -58,25 +68,29 @@ fn unknown_keys_are_rejected_with_their_name() {
 
 #[test]
 fn shipped_config_files_are_valid() {
-    for env in ["development", "production"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-        let config = Config::load_from(&dir, Some(env))
-            .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
-        assert!(!config.log.level.is_empty());
-        assert!(config.server.shutdown_grace_ms > 0, "{env}");
-    }
+    shipped_files(|| {
+        for env in ["development", "production"] {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+            let config = Config::load_from(&dir, Some(env))
+                .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
+            assert!(!config.log.level.is_empty());
+            assert!(config.server.shutdown_grace_ms > 0, "{env}");
+        }
+    });
 }
 
 #[test]
 fn the_log_level_of_default_toml_is_the_one_of_production() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    for (env, file) in [("production", "default.toml"), ("development", "development.toml")] {
-        let figment = Config::figment(&dir, env);
-        let source = figment
-            .find_metadata("log.level")
-            .and_then(|metadata| metadata.source.clone());
-        assert_eq!(source, Some(Source::File(dir.join(file))), "{env}");
-    }
+    shipped_files(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        for (env, file) in [("production", "default.toml"), ("development", "development.toml")] {
+            let figment = Config::figment(&dir, env);
+            let source = figment
+                .find_metadata("log.level")
+                .and_then(|metadata| metadata.source.clone());
+            assert_eq!(source, Some(Source::File(dir.join(file))), "{env}");
+        }
+    });
 }
 
 #[test]
@@ -247,12 +261,14 @@ fn a_bad_rust_log_is_reported_once() {
 
 #[test]
 fn shutdown_settings_have_defaults_and_are_overridden_like_the_rest() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    let config: Config = Config::figment(&dir, "production")
-        .extract()
-        .expect("the shipped configuration");
-    assert_eq!(config.server.shutdown_grace_ms, 10_000);
-    assert_eq!(config.server.shutdown_delay_ms, 0);
+    shipped_files(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let config: Config = Config::figment(&dir, "production")
+            .extract()
+            .expect("the shipped configuration");
+        assert_eq!(config.server.shutdown_grace_ms, 10_000);
+        assert_eq!(config.server.shutdown_delay_ms, 0);
+    });
     Jail::expect_with(|jail| {
         jail.set_env("APP__SERVER__SHUTDOWN_GRACE_MS", "250");
         jail.set_env("APP__SERVER__SHUTDOWN_DELAY_MS", "5000");
@@ -301,18 +317,20 @@ fn unknown_tracing_keys_are_rejected() {
 
 #[test]
 fn production_samples_one_percent_and_development_everything() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
-    for (env, ratio) in [("development", 1.0), ("production", 0.01)] {
-        let config: Config = Config::figment(&dir, env)
-            .extract()
-            .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
-        assert!(
-            (config.tracing.sample_ratio - ratio).abs() < f64::EPSILON,
-            "{env}"
-        );
-        assert_eq!(
-            config.tracing.propagation,
-            [Propagation::B3, Propagation::W3c]
-        );
-    }
+    shipped_files(|| {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        for (env, ratio) in [("development", 1.0), ("production", 0.01)] {
+            let config: Config = Config::figment(&dir, env)
+                .extract()
+                .unwrap_or_else(|error| panic!("config/{env}.toml: {error}"));
+            assert!(
+                (config.tracing.sample_ratio - ratio).abs() < f64::EPSILON,
+                "{env}"
+            );
+            assert_eq!(
+                config.tracing.propagation,
+                [Propagation::B3, Propagation::W3c]
+            );
+        }
+    });
 }

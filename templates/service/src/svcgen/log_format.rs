@@ -83,7 +83,13 @@ where
     ) -> fmt::Result {
         with_line(|line, clock| {
             let metadata = event.metadata();
-            push_head(line, clock, SystemTime::now(), metadata.level(), metadata.target());
+            push_head(
+                line,
+                clock,
+                SystemTime::now(),
+                metadata.level(),
+                metadata.target(),
+            );
             event.record(&mut JsonFields { line: &mut *line });
             push_tail(line);
             // Every part written is UTF-8: the escapes, and text from `&str`s.
@@ -343,12 +349,15 @@ fn put_digits(slot: &mut [u8], mut value: u64) {
     }
 }
 
-/// Appends `bytes` in lowercase hexadecimal (trace and span ids).
+/// Appends `bytes` in lowercase hexadecimal (trace and span ids: at most 16 bytes).
 pub fn push_hex(line: &mut Vec<u8>, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    for byte in bytes {
-        line.extend_from_slice(&[HEX[usize::from(byte >> 4)], HEX[usize::from(byte & 0xf)]]);
+    let mut text = [0; 32];
+    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(byte >> 4)];
+        pair[1] = HEX[usize::from(byte & 0xf)];
     }
+    line.extend_from_slice(&text[..2 * bytes.len().min(16)]);
 }
 
 /// Appends `text` as a JSON string, quoted and escaped.
@@ -358,38 +367,50 @@ pub fn push_json_str(line: &mut Vec<u8>, text: &str) {
     line.push(b'"');
 }
 
-/// Appends the JSON escape of `text` (without quotes), in one pass that skips eight
-/// bytes at a time while none of them needs escaping.
+/// Appends the JSON escape of `text` (without quotes). Most text has nothing to escape:
+/// that is found eight bytes at a time, and the text copied whole.
 fn push_escaped(line: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
+    if !any_needs_escape(bytes) {
+        line.extend_from_slice(bytes);
+        return;
+    }
     let mut start = 0;
-    let mut index = 0;
-    while index < bytes.len() {
-        if let Some(word) = bytes.get(index..index + 8)
-            && let Ok(word) = <[u8; 8]>::try_from(word)
-            && !may_need_escape(u64::from_le_bytes(word))
-        {
-            index += 8;
+    for (index, &byte) in bytes.iter().enumerate() {
+        if !needs_escape(byte) {
             continue;
         }
-        let byte = bytes[index];
-        if needs_escape(byte) {
-            line.extend_from_slice(&bytes[start..index]);
-            match byte {
-                b'"' => line.extend_from_slice(b"\\\""),
-                b'\\' => line.extend_from_slice(b"\\\\"),
-                b'\n' => line.extend_from_slice(b"\\n"),
-                b'\r' => line.extend_from_slice(b"\\r"),
-                b'\t' => line.extend_from_slice(b"\\t"),
-                _ => {
-                    let _ = write!(line, "\\u{byte:04x}");
-                }
+        line.extend_from_slice(&bytes[start..index]);
+        match byte {
+            b'"' => line.extend_from_slice(b"\\\""),
+            b'\\' => line.extend_from_slice(b"\\\\"),
+            b'\n' => line.extend_from_slice(b"\\n"),
+            b'\r' => line.extend_from_slice(b"\\r"),
+            b'\t' => line.extend_from_slice(b"\\t"),
+            _ => {
+                let _ = write!(line, "\\u{byte:04x}");
             }
-            start = index + 1;
         }
-        index += 1;
+        start = index + 1;
     }
     line.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether a byte of `bytes` needs escaping, tested a word at a time.
+fn any_needs_escape(bytes: &[u8]) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        if let Ok(word) = <[u8; 8]>::try_from(word)
+            && may_need_escape(u64::from_le_bytes(word))
+        {
+            return true;
+        }
+    }
+    let rest = words.remainder();
+    // The last bytes, padded with spaces (which need no escaping) to a word.
+    let mut word = [b' '; 8];
+    word[..rest.len()].copy_from_slice(rest);
+    may_need_escape(u64::from_le_bytes(word))
 }
 
 /// Whether one of the eight bytes of `word` may need escaping: exact for control
@@ -467,7 +488,7 @@ pub fn ip_text(ip: IpAddr) -> String {
         IpAddr::V4(ip) => {
             let mut text = [0; 15];
             let len = put_ipv4(&mut text, ip);
-            text[..len].iter().map(|&byte| char::from(byte)).collect()
+            String::from_utf8(text[..len].to_vec()).unwrap_or_default()
         }
         IpAddr::V6(ip) => ip.to_string(),
     }
@@ -605,6 +626,19 @@ mod tests {
                     needs_escape(byte),
                     "byte {byte:#04x} at {position}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn text_of_any_length_is_checked_to_its_last_byte() {
+        for len in 0..20 {
+            let plain = "p".repeat(len);
+            assert!(!any_needs_escape(plain.as_bytes()), "{len}");
+            for position in 0..len {
+                let mut text = plain.clone().into_bytes();
+                text[position] = b'"';
+                assert!(any_needs_escape(&text), "{len} {position}");
             }
         }
     }

@@ -4,6 +4,7 @@
 //! the access line when the response ends — at the end of the body stream, so a
 //! streaming call is logged with the status in its trailers and its full duration.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -188,7 +189,9 @@ fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
 /// `package.Service/Method` of a gRPC request path the server knows.
 fn grpc_method(path: &str) -> Option<&'static str> {
     let methods = &**GRPC_METHODS;
-    let index = methods.binary_search_by(|method| by_length(method, path)).ok()?;
+    let index = methods
+        .binary_search_by(|method| by_length(method, path))
+        .ok()?;
     methods[index].strip_prefix('/')
 }
 
@@ -218,22 +221,30 @@ fn server_span(
     parent: opentelemetry::Context,
 ) -> opentelemetry::Context {
     let mut attributes = Vec::with_capacity(8);
-    let name = match protocol {
-        Protocol::Grpc => {
-            let route = entry.route.as_str();
+    let name: Cow<'static, str> = match (protocol, &entry.route) {
+        // A method the service knows: its name, shared rather than copied.
+        (Protocol::Grpc, &Route::Grpc(route)) => {
+            let (service, method) = route.split_once('/').unwrap_or((route, ""));
+            attributes.push(KeyValue::new("rpc.system", "grpc"));
+            attributes.push(KeyValue::new("rpc.service", service));
+            attributes.push(KeyValue::new("rpc.method", method));
+            Cow::Borrowed(route)
+        }
+        (Protocol::Grpc, route) => {
+            let route = route.as_str();
             let (service, method) = route.split_once('/').unwrap_or((route, ""));
             attributes.push(KeyValue::new("rpc.system", "grpc"));
             attributes.push(KeyValue::new("rpc.service", service.to_owned()));
             attributes.push(KeyValue::new("rpc.method", method.to_owned()));
-            route.to_owned()
+            Cow::Owned(route.to_owned())
         }
-        Protocol::Http => {
+        (Protocol::Http, route) => {
             attributes.push(KeyValue::new(
                 "http.request.method",
                 entry.method.as_str().to_owned(),
             ));
-            attributes.push(KeyValue::new("http.route", entry.route.as_str().to_owned()));
-            format!("{} {}", entry.method, entry.route.as_str())
+            attributes.push(KeyValue::new("http.route", route.as_str().to_owned()));
+            Cow::Owned(format!("{} {}", entry.method, route.as_str()))
         }
     };
     if let Some(peer) = entry.peer {
