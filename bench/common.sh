@@ -69,14 +69,20 @@ configs=(
   "ratio_1.0 APP__TRACING__ENABLED=true APP__TRACING__SAMPLE_RATIO=1.0"
 )
 
-# Medians per name of "name value" lines in $1, and their ratio to `bare`.
+# Medians per name of "name value" lines in $1, and their ratio to `bare`. For
+# throughput, also the median of each round's own ratio to that round's bare run: the
+# machine's speed drifts over minutes, and a ratio within a round cancels the drift.
 summarize() {
   python3 - "$1" "$2" <<'PY'
 import statistics, sys
-runs = {}
+runs, rounds = {}, []
 for line in open(sys.argv[1]):
     name, value = line.split()
     runs.setdefault(name, []).append(float(value))
+    if name == "bare":
+        rounds.append({})
+    if rounds:
+        rounds[-1][name] = float(value)
 bare = statistics.median(runs["bare"])
 unit = sys.argv[2]
 # Interference from other machines only ever slows a run down: the best run of each is
@@ -87,6 +93,8 @@ for name, values in runs.items():
     line = f"{name:<14} median {median:9.0f} {unit}  {median / bare:.3f}x bare"
     if best:
         line += f"  best {max(values):9.0f}  {max(values) / best:.3f}x"
+        paired = [r[name] / r["bare"] for r in rounds if name in r]
+        line += f"  paired {statistics.median(paired):.3f}x"
     print(f"{line}  (runs: {', '.join(f'{v:.0f}' for v in values)})")
 PY
 }
