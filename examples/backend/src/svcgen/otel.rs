@@ -265,8 +265,13 @@ impl RequestTracing {
         Context::new()
     }
 
-    /// Writes `context` into `headers` in every configured format, for outgoing calls.
+    /// Writes `context` into `headers` in every configured format, for outgoing calls;
+    /// nothing when it carries no trace (a call made outside any request), so that the
+    /// callee starts a trace of its own rather than read "not sampled".
     pub fn inject(&self, context: &Context, headers: &mut HeaderMap) {
+        if !context.span().span_context().is_valid() {
+            return;
+        }
         let mut injector = HeaderInjector(headers);
         for propagator in self.propagators.iter() {
             propagator.inject_context(context, &mut injector);
@@ -331,11 +336,62 @@ struct HeaderInjector<'a>(&'a mut HeaderMap);
 
 impl Injector for HeaderInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
+        // An empty `tracestate` says nothing.
+        if value.is_empty() {
+            return;
+        }
         if let (Ok(name), Ok(value)) = (
             http::HeaderName::from_bytes(key.as_bytes()),
             http::HeaderValue::from_str(&value),
         ) {
             self.0.insert(name, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanId, TraceFlags};
+
+    use super::*;
+
+    fn tracing(propagation: Vec<Propagation>) -> RequestTracing {
+        RequestTracing::new(&TracingConfig {
+            propagation,
+            ..TracingConfig::default()
+        })
+    }
+
+    #[test]
+    fn a_call_outside_any_trace_carries_no_trace_headers() {
+        let mut headers = HeaderMap::new();
+        tracing(vec![Propagation::B3, Propagation::W3c]).inject(&Context::new(), &mut headers);
+        assert!(headers.is_empty(), "{headers:?}");
+    }
+
+    #[test]
+    fn a_call_inside_a_trace_carries_it_in_every_format_and_no_empty_header() {
+        let context = Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        ));
+        let mut headers = HeaderMap::new();
+        tracing(vec![Propagation::B3, Propagation::W3c]).inject(&context, &mut headers);
+        assert_eq!(
+            headers["traceparent"],
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        assert_eq!(
+            headers["b3"],
+            "4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1"
+        );
+        assert!(headers.get("tracestate").is_none(), "{headers:?}");
+        assert!(
+            headers.values().all(|value| !value.is_empty()),
+            "{headers:?}"
+        );
     }
 }
