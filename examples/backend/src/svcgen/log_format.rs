@@ -174,9 +174,9 @@ impl DirectJson {
     }
 
     /// Writes the line of an event at `level` for `target` with `message`; `fields`
-    /// appends the other fields. The caller checked that the level is enabled; `target`
-    /// and `message` are the caller's own literals, which need no escaping.
-    /// The line carries the ids of `context`'s span.
+    /// appends the other fields. The caller checked that the level is enabled; `message`
+    /// is the caller's own literal, which needs no escaping. The line carries the ids of
+    /// `context`'s span.
     pub fn write(
         &self,
         context: &opentelemetry::Context,
@@ -186,7 +186,7 @@ impl DirectJson {
         fields: impl FnOnce(&mut LineFields<'_>),
     ) {
         with_line(|line, clock| {
-            push_head_trusted(line, clock, SystemTime::now(), level, target);
+            push_head(line, clock, SystemTime::now(), level, target);
             line.extend_from_slice(b",\"message\":\"");
             push_trusted(line, message);
             line.push(b'"');
@@ -197,23 +197,6 @@ impl DirectJson {
             }
         });
     }
-}
-
-/// [`push_head`] for a target that needs no escaping.
-fn push_head_trusted(
-    line: &mut Vec<u8>,
-    clock: &mut Clock,
-    now: SystemTime,
-    level: &Level,
-    target: &str,
-) {
-    line.extend_from_slice(b"{\"timestamp\":\"");
-    push_timestamp(line, clock, now);
-    line.extend_from_slice(b"\",\"level\":\"");
-    line.extend_from_slice(level.as_str().as_bytes());
-    line.extend_from_slice(b"\",\"target\":\"");
-    push_trusted(line, target);
-    line.push(b'"');
 }
 
 /// Appends text the caller knows needs no JSON escaping (its own literals, numbers).
