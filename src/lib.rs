@@ -10,6 +10,7 @@ pub mod error;
 pub mod format;
 pub mod ident;
 pub mod lock;
+pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod project;

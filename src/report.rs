@@ -82,6 +82,50 @@ pub fn reshaped(plan: &Plan, root: &Path, recorded: bool, colour: bool) -> Strin
     out
 }
 
+/// A warning listing what the generated code needs of the user's `Cargo.toml` and it
+/// lacks (see [`crate::manifest`]); empty when it lacks nothing.
+#[must_use]
+pub fn manifest_gaps(plan: &Plan, root: &Path, colour: bool) -> String {
+    let Some(entry) = plan.entries.iter().find(|entry| entry.path == "Cargo.toml") else {
+        return String::new();
+    };
+    let (Some(rendered), Some(disk)) = (&entry.rendered, &entry.disk) else {
+        return String::new();
+    };
+    let gaps = crate::manifest::gaps(rendered, disk);
+    if gaps.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n{} {} lacks what the generated code uses; it is yours, so svcgen does not edit it.\n  \
+         Add:\n",
+        paint("warning:", "1;33", colour),
+        shown(root, &entry.path)
+    );
+    let mut section = "";
+    for gap in &gaps {
+        if gap.section != section {
+            section = gap.section;
+            let _ = writeln!(out, "\n    [{section}]");
+        }
+        let _ = match &gap.missing {
+            crate::manifest::Missing::Dependency(line) => writeln!(out, "    {line}"),
+            crate::manifest::Missing::Features(features) => writeln!(
+                out,
+                "    {}: the feature{} {}",
+                gap.name,
+                if features.len() == 1 { "" } else { "s" },
+                features
+                    .iter()
+                    .map(|feature| format!("\"{feature}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+    }
+    out
+}
+
 /// A path under `root` as the user knows it: relative when `root` is the current directory.
 #[must_use]
 pub fn shown(root: &Path, path: &str) -> String {

@@ -79,6 +79,7 @@ pub fn carry_out(
             write!(out, "\n{diffs}")?;
         }
         write!(out, "{notes}")?;
+        write!(out, "{}", report::manifest_gaps(plan, root, output.colour))?;
         write!(
             out,
             "{}",
@@ -89,6 +90,7 @@ pub fn carry_out(
     }
     plan.apply(root)?;
     write!(out, "{notes}")?;
+    write!(out, "{}", report::manifest_gaps(plan, root, output.colour))?;
     write!(out, "{}", report::reshaped(plan, root, true, output.colour))?;
     Ok(())
 }

@@ -609,3 +609,41 @@ fn commands_outside_a_project_say_so() {
         assert!(out.contains("--project"), "{out}");
     }
 }
+
+#[test]
+fn a_manifest_lacking_what_the_generated_code_uses_is_told_what_to_add() {
+    let (_dir, project) = new_project();
+    // A project from an older svcgen: no toml_edit, no matched-path feature of axum.
+    edit(&project, "Cargo.toml", |text| {
+        text.lines()
+            .filter(|line| !line.starts_with("toml_edit ="))
+            .map(|line| format!("{line}\n"))
+            .collect::<String>()
+            .replace("\"json\", \"matched-path\", ", "\"json\", ")
+    });
+    let before = tree(&project);
+    for args in [
+        &["generate", "--dry-run"][..],
+        &["generate"],
+        &["add-rpc", "Greeter.Wave", "--dry-run"],
+    ] {
+        let stdout = succeeds(&project, args);
+        assert!(
+            stdout.contains("warning: Cargo.toml lacks what the generated code uses"),
+            "{args:?}: {stdout}"
+        );
+        assert!(
+            stdout.contains("\n    [dependencies]\n    axum: the feature \"matched-path\"\n    toml_edit = { version = "),
+            "{args:?}: {stdout}"
+        );
+    }
+    assert!(
+        tree(&project) == before,
+        "the user's Cargo.toml is never edited"
+    );
+    // Once the user added them, nothing more is said.
+    let (_fresh_dir, fresh) = new_project();
+    std::fs::copy(fresh.join("Cargo.toml"), project.join("Cargo.toml")).unwrap();
+    let stdout = succeeds(&project, &["generate"]);
+    assert!(!stdout.contains("lacks"), "{stdout}");
+}
