@@ -187,19 +187,20 @@ impl Plan {
                     // The file stays as svcgen last wrote it, now known to be for the
                     // rpc's current signature (recorded once the user has been told; or,
                     // in a lock written before signatures were, assumed).
-                    Action::Keep | Action::Signature => locked.map(|locked| LockedFile {
+                    Action::Keep | Action::Signature if let Some(locked) = locked => LockedFile {
                         signature: signature.or_else(|| locked.signature.clone()),
                         ..locked.clone()
-                    }),
-                    _ => Some(LockedFile {
+                    },
+                    // Written now, or a user file the lock did not know yet (a lock lost,
+                    // or `new --force` over existing files): recorded as svcgen renders
+                    // it, so that it is reported stale or reshaped later like any other.
+                    _ => LockedFile {
                         owner,
                         sha256: lock::sha256(file.contents.as_bytes()),
                         signature,
-                    }),
+                    },
                 };
-                if let Some(entry) = entry {
-                    new_lock.files.insert(file.path.clone(), entry);
-                }
+                new_lock.files.insert(file.path.clone(), entry);
             }
             entries.push(Entry {
                 path: file.path.clone(),

@@ -588,12 +588,34 @@ fn a_spec_naming_a_missing_proto_says_where_it_looked() {
 #[test]
 fn a_project_without_its_lock_is_reported_so() {
     let (_dir, project) = new_project();
+    // The user wrote a handler of their own before the lock was lost.
+    edit(&project, "src/handlers/greeter/chat.rs", |text| {
+        format!("{text}\n// Our own chat.\n")
+    });
     std::fs::remove_file(project.join("svcgen.lock")).unwrap();
     let out = fails_writing_nothing(&project, &["check"]);
     assert!(out.contains("     missing  svcgen.lock\n"), "{out}");
     let stdout = succeeds(&project, &["generate"]);
     assert!(stdout.contains("   created  svcgen.lock\n"), "{stdout}");
     check_passes(&project);
+    // Every file is in the new lock, the edited handler too: it is still tracked, and
+    // reported stale once its rpc is gone.
+    let lock = std::fs::read_to_string(project.join("svcgen.lock")).unwrap();
+    assert!(
+        lock.contains("[files.\"src/handlers/greeter/chat.rs\"]"),
+        "{lock}"
+    );
+    edit(&project, "proto/greeter/v1/greeter.proto", |text| {
+        text.lines()
+            .filter(|line| !line.trim_start().starts_with("rpc Chat("))
+            .map(|line| format!("{line}\n"))
+            .collect()
+    });
+    let stdout = succeeds(&project, &["generate"]);
+    assert!(
+        stdout.contains("stale  src/handlers/greeter/chat.rs"),
+        "{stdout}"
+    );
 }
 
 #[test]
