@@ -227,6 +227,19 @@ async fn serve_outcomes(config: &Config, stop: &CancellationToken) -> (SocketAdd
             axum::routing::get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
         )
         .route("/ok", axum::routing::get(|| async { "ok" }))
+        .route("/head", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/stream",
+            axum::routing::get(|| async {
+                use tokio_stream::StreamExt as _;
+                // The stream's code runs as the body is sent, after the handler returned.
+                let chunks = tokio_stream::iter(["a", "b"]).map(|chunk| {
+                    tracing::info!(target: "app", chunk, "inside the stream");
+                    Ok::<_, Infallible>(chunk)
+                });
+                axum::body::Body::from_stream(chunks)
+            }),
+        )
         .layer(ObserveLayer::new(Protocol::Http, tracing));
     tokio::spawn(
         axum::serve(
@@ -253,9 +266,9 @@ async fn call_outcome(channel: tonic::transport::Channel, method: &'static str) 
     .map_or_else(|status| status.code(), |_| Code::Ok)
 }
 
-/// The access lines in the log file after failing gRPC calls and HTTP requests were
-/// served with `format` on the console.
-async fn access_lines_of_failures(format: LogFormat) -> Vec<serde_json::Value> {
+/// The lines in the log file after failing gRPC calls and HTTP requests were served
+/// with `format` on the console.
+async fn lines_of_failures(format: LogFormat) -> Vec<serde_json::Value> {
     let dir = scratch_dir();
     let mut config = Config::ephemeral();
     config.log.format = format;
@@ -285,13 +298,19 @@ async fn access_lines_of_failures(format: LogFormat) -> Vec<serde_json::Value> {
             "{method}"
         );
     }
-    for (path, status) in [("/fail", 500), ("/ok", 200)] {
+    for (path, status) in [("/fail", 500), ("/ok", 200), ("/stream", 200)] {
         let response = reqwest::get(format!("http://{http_addr}{path}"))
             .await
             .expect("a response");
         assert_eq!(response.status(), status, "{path}");
         response.bytes().await.expect("the body");
     }
+    let response = reqwest::Client::new()
+        .head(format!("http://{http_addr}/head"))
+        .send()
+        .await
+        .expect("a response to HEAD");
+    assert_eq!(response.status(), 200);
     stop.cancel();
     drop(guard);
     tokio::task::spawn_blocking(move || telemetry.shutdown())
@@ -301,10 +320,7 @@ async fn access_lines_of_failures(format: LogFormat) -> Vec<serde_json::Value> {
     for name in log_files(&dir, &config.tracing.service_name) {
         let text = std::fs::read_to_string(dir.join(name)).expect("a log file");
         for line in text.lines() {
-            let line: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
-            if line["target"] == "access" {
-                lines.push(line);
-            }
+            lines.push(serde_json::from_str(line).expect("a JSON line"));
         }
     }
     std::fs::remove_dir_all(&dir).expect("clean up");
@@ -314,7 +330,12 @@ async fn access_lines_of_failures(format: LogFormat) -> Vec<serde_json::Value> {
 #[tokio::test]
 async fn failures_are_logged_at_error_or_warn() {
     for format in [LogFormat::Json, LogFormat::Pretty] {
-        let lines = access_lines_of_failures(format).await;
+        let all = lines_of_failures(format).await;
+        let lines: Vec<serde_json::Value> = all
+            .iter()
+            .filter(|line| line["target"] == "access")
+            .cloned()
+            .collect();
         let line = |key: &str, value: &str| {
             let found: Vec<_> = lines.iter().filter(|line| line[key] == value).collect();
             assert_eq!(
@@ -346,10 +367,26 @@ async fn failures_are_logged_at_error_or_warn() {
             assert_eq!(line["level"], level, "{format:?}: {line}");
             assert_eq!(line["message"], "http request", "{line}");
             assert_eq!(line["method"], "GET", "{line}");
+            assert_eq!(line["aborted"], false, "{line}");
             assert_eq!(line["status"], status, "{line}");
             assert!(line["latency_us"].is_u64(), "{line}");
             let peer = line["peer"].as_str().unwrap_or_default();
             assert!(peer.starts_with("127.0.0.1:"), "{line}");
+        }
+        // An answer to HEAD has no body to send: it ends normally, it is not aborted.
+        let head = line("route", "/head");
+        assert_eq!(head["method"], "HEAD", "{head}");
+        assert_eq!(head["aborted"], false, "{head}");
+        // Code of a stream the handler returned logs inside the request's trace.
+        let streamed = line("route", "/stream");
+        let inside: Vec<_> = all
+            .iter()
+            .filter(|line| line["message"] == "inside the stream")
+            .collect();
+        assert_eq!(inside.len(), 2, "{format:?}: {all:#?}");
+        for line in inside {
+            assert_eq!(line["trace_id"], streamed["trace_id"], "{line}");
+            assert_eq!(line["span_id"], streamed["span_id"], "{line}");
         }
     }
 }

@@ -71,9 +71,10 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (route, streams) = route(self.protocol, &request);
         let entry = Entry {
             method: request.method().clone(),
-            route: route(self.protocol, &request),
+            route,
             peer: peer(&request),
             started: Instant::now(),
         };
@@ -87,7 +88,7 @@ where
         ObserveFuture {
             inner,
             context: context.clone(),
-            finish: Some(Finish::new(self.protocol, entry, context)),
+            finish: Some(Finish::new(self.protocol, entry, context, streams)),
         }
     }
 }
@@ -144,7 +145,9 @@ where
 }
 
 /// gRPC: `package.Service/Method`; HTTP: the matched route template, else the path.
-fn route<B>(protocol: Protocol, request: &Request<B>) -> Route {
+/// And whether the response may be a stream the handler's code produces (a
+/// server-streaming RPC, an RPC the server does not know, any HTTP response).
+fn route<B>(protocol: Protocol, request: &Request<B>) -> (Route, bool) {
     let path = || {
         request
             .uri()
@@ -153,46 +156,61 @@ fn route<B>(protocol: Protocol, request: &Request<B>) -> Route {
             .unwrap_or_else(|| PathAndQuery::from_static("/"))
     };
     match protocol {
-        Protocol::Grpc => grpc_method(request.uri().path())
-            .map_or_else(|| Route::UnknownGrpc(path()), Route::Grpc),
-        Protocol::Http => request
-            .extensions()
-            .get::<axum::extract::MatchedPath>()
-            .map_or_else(
-                || Route::Path(path()),
-                |matched| Route::Matched(matched.clone()),
-            ),
+        Protocol::Grpc => grpc_method(request.uri().path()).map_or_else(
+            || (Route::UnknownGrpc(path()), true),
+            |(method, streams)| (Route::Grpc(method), streams),
+        ),
+        Protocol::Http => {
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or_else(
+                    || Route::Path(path()),
+                    |matched| Route::Matched(matched.clone()),
+                );
+            (route, true)
+        }
     }
 }
 
-/// The paths of the RPCs this server knows, sorted: the proto's, health's, reflection's.
-static GRPC_METHODS: std::sync::LazyLock<Box<[&'static str]>> = std::sync::LazyLock::new(|| {
-    let mut methods: Vec<&'static str> = super::services::METHODS
-        .iter()
-        .copied()
-        .chain([
-            "/grpc.health.v1.Health/Check",
-            "/grpc.health.v1.Health/Watch",
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
-            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-        ])
-        .collect();
-    methods.sort_unstable_by(|a, b| by_length(a, b));
-    methods.into()
-});
+/// The paths of the RPCs this server knows, sorted, and whether each streams its
+/// responses: the proto's, health's, reflection's.
+static GRPC_METHODS: std::sync::LazyLock<Box<[(&'static str, bool)]>> =
+    std::sync::LazyLock::new(|| {
+        let mut methods: Vec<(&'static str, bool)> = super::services::METHODS
+            .iter()
+            .copied()
+            .chain([
+                ("/grpc.health.v1.Health/Check", false),
+                ("/grpc.health.v1.Health/Watch", true),
+                (
+                    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                    true,
+                ),
+                (
+                    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                    true,
+                ),
+            ])
+            .collect();
+        methods.sort_unstable_by(|a, b| by_length(a.0, b.0));
+        methods.into()
+    });
 
 /// Shorter first, then by bytes: most comparisons end at the lengths.
 fn by_length(a: &str, b: &str) -> std::cmp::Ordering {
     a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
-/// `package.Service/Method` of a gRPC request path the server knows.
-fn grpc_method(path: &str) -> Option<&'static str> {
+/// `package.Service/Method` of a gRPC request path the server knows, and whether it
+/// streams its responses.
+fn grpc_method(path: &str) -> Option<(&'static str, bool)> {
     let methods = &**GRPC_METHODS;
     let index = methods
-        .binary_search_by(|method| by_length(method, path))
+        .binary_search_by(|(method, _)| by_length(method, path))
         .ok()?;
-    methods[index].strip_prefix('/')
+    let (method, streams) = methods[index];
+    Some((method.strip_prefix('/')?, streams))
 }
 
 /// The client's address, from tonic's or axum's connection info.
@@ -305,16 +323,25 @@ struct Finish {
     context: opentelemetry::Context,
     /// The outcome known so far (from the response head).
     outcome: Outcome,
+    /// Whether the response body may run the handler's code (a stream it returned),
+    /// which then needs the request's context too.
+    streams: bool,
     done: bool,
 }
 
 impl Finish {
-    const fn new(protocol: Protocol, entry: Entry, context: opentelemetry::Context) -> Self {
+    const fn new(
+        protocol: Protocol,
+        entry: Entry,
+        context: opentelemetry::Context,
+        streams: bool,
+    ) -> Self {
         Self {
             protocol,
             entry,
             context,
             outcome: Outcome::Cancelled,
+            streams,
             done: false,
         }
     }
@@ -341,13 +368,32 @@ impl Finish {
             (Protocol::Http, outcome) => outcome,
         }
     }
+
+    /// Whether the response has no body to send, so that dropping it unread is its
+    /// normal end: an answer to `HEAD`, or a status without content (1xx, 204, 304).
+    fn has_no_body(&self) -> bool {
+        match self.outcome {
+            Outcome::Http(status) => {
+                self.entry.method == http::Method::HEAD
+                    || status.is_informational()
+                    || status == http::StatusCode::NO_CONTENT
+                    || status == http::StatusCode::NOT_MODIFIED
+            }
+            _ => false,
+        }
+    }
 }
 
 impl Drop for Finish {
     fn drop(&mut self) {
         if !self.done {
-            let outcome = self.cancelled();
-            self.finish(outcome, true);
+            if self.has_no_body() {
+                let outcome = self.outcome;
+                self.finish(outcome, false);
+            } else {
+                let outcome = self.cancelled();
+                self.finish(outcome, true);
+            }
         }
     }
 }
@@ -398,7 +444,15 @@ impl<B: Body> Body for ObservedBody<B> {
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.project();
         let mut inner = this.inner;
-        let frame = ready!(inner.as_mut().poll_frame(cx));
+        // A stream the handler returned runs its code here: inside the request's context.
+        let attached = this
+            .finish
+            .as_ref()
+            .filter(|finish| finish.streams && !finish.done)
+            .map(|finish| finish.context.clone().attach());
+        let frame = inner.as_mut().poll_frame(cx);
+        drop(attached);
+        let frame = ready!(frame);
         if let Some(finish) = this.finish.as_mut() {
             match &frame {
                 Some(Ok(frame)) => {

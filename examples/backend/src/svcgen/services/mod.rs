@@ -3,6 +3,7 @@
 
 pub mod names;
 
-/// The gRPC path of every RPC of these services, `/package.Service/Method`: the request
-/// layer names requests by these, without copying their paths.
-pub const METHODS: &[&str] = &["/backend.v1.Names/Greet"];
+/// The gRPC path of every RPC of these services, `/package.Service/Method`, and whether
+/// it streams its responses: the request layer names requests by these, without copying
+/// their paths, and runs the response streams inside the request's trace context.
+pub const METHODS: &[(&str, bool)] = &[("/backend.v1.Names/Greet", false)];

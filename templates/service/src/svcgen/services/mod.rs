@@ -4,12 +4,13 @@
 pub mod {{ service.module }};
 {%- endfor %}
 
-/// The gRPC path of every RPC of these services, `/package.Service/Method`: the request
-/// layer names requests by these, without copying their paths.
-pub const METHODS: &[&str] = &[
+/// The gRPC path of every RPC of these services, `/package.Service/Method`, and whether
+/// it streams its responses: the request layer names requests by these, without copying
+/// their paths, and runs the response streams inside the request's trace context.
+pub const METHODS: &[(&str, bool)] = &[
 {%- for service in p.services %}
 {%- for method in service.methods %}
-    "{{ method.route }}",
+    ("{{ method.route }}", {{ method.server_streaming }}),
 {%- endfor %}
 {%- endfor %}
 ];
