@@ -170,6 +170,39 @@ fn an_unknown_key_in_the_environment_names_the_variable() {
 }
 
 #[test]
+fn an_unknown_client_is_named_with_the_clients_there_are() {
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__CLIENTS__NOPE__ENDPOINT", "http://127.0.0.1:1");
+        assert_eq!(
+            load_error(None),
+            "APP__CLIENTS__NOPE__ENDPOINT: unknown key `clients.nope` (no key is expected in \
+             [clients])"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_sample_ratio_outside_zero_to_one_and_an_empty_log_level_are_refused() {
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__TRACING__SAMPLE_RATIO", "1.5");
+        assert_eq!(
+            load_error(None),
+            "APP__TRACING__SAMPLE_RATIO: `tracing.sample_ratio` = 1.5: must be between 0.0 and 1.0"
+        );
+        Ok(())
+    });
+    Jail::expect_with(|jail| {
+        jail.set_env("APP__LOG__LEVEL", "");
+        assert_eq!(
+            load_error(None),
+            "APP__LOG__LEVEL: `log.level` = \"\": empty; give a level such as \"info\" (or \"off\")"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn a_value_of_the_wrong_type_is_named_with_its_line() {
     Jail::expect_with(|jail| {
         jail.create_dir("config")?;

@@ -198,7 +198,8 @@ impl Config {
     ///
     /// # Errors
     /// A missing environment file, a file that is not valid TOML, a value of the wrong
-    /// type, an unknown key or a `log.level` that is not a valid directive.
+    /// type, an unknown key, a `log.level` that is not a valid directive or a
+    /// `tracing.sample_ratio` outside 0..=1.
     pub fn load_from(dir: &Path, env: Option<&str>) -> Result<Self, ConfigError> {
         if let Some(env) = env {
             let file = dir.join(format!("{env}.toml"));
@@ -221,13 +222,25 @@ impl Config {
         let config: Self = figment
             .extract()
             .map_err(|error| ConfigError::from_figment(&figment, &error))?;
+        let invalid = |key: &str, value: String, problem: String| {
+            let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+            let origin = origin(figment.find_metadata(key), &path);
+            ConfigError(format!("{origin}: `{key}` = {value}: {problem}"))
+        };
         if let Err(problem) = check_directives(&config.log.level) {
-            let path = ["log".to_owned(), "level".to_owned()];
-            let origin = origin(figment.find_metadata("log.level"), &path);
-            return Err(ConfigError(format!(
-                "{origin}: `log.level` = {:?}: {problem}",
-                config.log.level
-            )));
+            return Err(invalid(
+                "log.level",
+                format!("{:?}", config.log.level),
+                problem,
+            ));
+        }
+        let ratio = config.tracing.sample_ratio;
+        if !(0.0..=1.0).contains(&ratio) {
+            return Err(invalid(
+                "tracing.sample_ratio",
+                ratio.to_string(),
+                "must be between 0.0 and 1.0".to_owned(),
+            ));
         }
         Ok(config)
     }
@@ -280,12 +293,20 @@ impl ConfigError {
         use figment::error::Kind;
 
         let key = error.path.join(".");
-        let keys_of = match error.path.split_last() {
-            Some((_, [])) | None => "the top-level keys".to_owned(),
-            Some((_, parent)) => format!("the keys of [{}]", parent.join(".")),
+        let (keys_of, none_in) = match error.path.split_last() {
+            Some((_, [])) | None => (
+                "the top-level keys".to_owned(),
+                "at the top level".to_owned(),
+            ),
+            Some((_, parent)) => (
+                format!("the keys of [{}]", parent.join(".")),
+                format!("in [{}]", parent.join(".")),
+            ),
         };
         let problem = match &error.kind {
-            Kind::UnknownField(_, []) => format!("unknown key `{key}` (there are no {keys_of})"),
+            Kind::UnknownField(_, []) => {
+                format!("unknown key `{key}` (no key is expected {none_in})")
+            }
             Kind::UnknownField(_, expected) => format!(
                 "unknown key `{key}` ({keys_of} are {})",
                 expected.join(", ")
@@ -337,10 +358,25 @@ fn origin(metadata: Option<&Metadata>, path: &[String]) -> String {
                 None => file.display().to_string(),
             }
         }
-        Some(metadata) if metadata.name.contains(ENV_PREFIX) => {
-            format!("{ENV_PREFIX}{}", path.join("__").to_uppercase())
-        }
+        Some(metadata) if metadata.name.contains(ENV_PREFIX) => env_variable(path),
         _ => "the built-in defaults".to_owned(),
+    }
+}
+
+/// The environment variable that set the key at `path`: the one set, when the key is a
+/// section (`APP__CLIENTS__NOPE__ENDPOINT` for `clients.nope`), else the key's own.
+fn env_variable(path: &[String]) -> String {
+    let name = format!("{ENV_PREFIX}{}", path.join("__").to_uppercase());
+    let section = format!("{name}__");
+    let mut below: Vec<String> = std::env::vars_os()
+        .filter_map(|(variable, _)| variable.into_string().ok())
+        .filter(|variable| variable.to_uppercase().starts_with(&section))
+        .collect();
+    below.sort();
+    match below.as_slice() {
+        [one] => one.clone(),
+        [] => name,
+        _ => format!("{section}*"),
     }
 }
 
@@ -411,6 +447,10 @@ fn environments(dir: &Path) -> String {
 /// # Errors
 /// Why the directives are invalid, in one line.
 pub fn check_directives(directives: &str) -> Result<(), String> {
+    if directives.trim().is_empty() {
+        // EnvFilter takes it, and then logs errors only: surely not what was meant.
+        return Err("empty; give a level such as \"info\" (or \"off\")".to_owned());
+    }
     let Err(error) = EnvFilter::builder().parse(directives) else {
         return Ok(());
     };
