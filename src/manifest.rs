@@ -42,10 +42,12 @@ pub fn gaps(rendered: &str, disk: &str) -> Vec<Gap> {
         let Some(wanted) = rendered_table.get(section).and_then(Value::as_table) else {
             continue;
         };
-        let have = disk_table.get(section).and_then(Value::as_table);
         for (name, value) in wanted {
-            let missing = match have.and_then(|have| have.get(name)) {
+            let missing = match declared(&disk_table, section, name) {
                 None => Missing::Dependency(line_of(rendered, section, name)),
+                // Inherited from the workspace, or with the crate's default features on
+                // (which may well include those svcgen names): nothing to tell.
+                Some(existing) if inherits_or_has_defaults(existing) => continue,
                 Some(existing) => {
                     let present = features(existing);
                     let absent: Vec<String> = features(value)
@@ -66,6 +68,34 @@ pub fn gaps(rendered: &str, disk: &str) -> Vec<Gap> {
         }
     }
     gaps
+}
+
+/// The declaration of `name` in `section` of the manifest: under its own name or renamed
+/// (`package = "name"`), for every target or a `[target.….section]` one.
+fn declared<'a>(manifest: &'a Table, section: &str, name: &str) -> Option<&'a Value> {
+    let targets = manifest
+        .get("target")
+        .and_then(Value::as_table)
+        .into_iter()
+        .flat_map(|targets| targets.values())
+        .filter_map(|target| target.get(section));
+    std::iter::once(manifest.get(section))
+        .flatten()
+        .chain(targets)
+        .filter_map(Value::as_table)
+        .find_map(|dependencies| {
+            dependencies.get(name).or_else(|| {
+                dependencies
+                    .values()
+                    .find(|value| value.get("package").and_then(Value::as_str) == Some(name))
+            })
+        })
+}
+
+/// Whether a declaration's features cannot be told from the manifest alone.
+fn inherits_or_has_defaults(dependency: &Value) -> bool {
+    let flag = |key| dependency.get(key).and_then(Value::as_bool);
+    flag("workspace") == Some(true) || flag("default-features") != Some(false)
 }
 
 fn features(dependency: &Value) -> Vec<String> {
@@ -162,6 +192,22 @@ reqwest = { version = "0.13", default-features = false }
                 },
             ]
         );
+    }
+
+    #[test]
+    fn defaults_workspaces_renames_and_target_sections_count_as_declared() {
+        let disk = r#"[package]
+name = "demo"
+
+[dependencies]
+anyhow = { workspace = true }
+axum = "0.8"
+toml-edit-renamed = { package = "toml_edit", version = "0.22" }
+
+[target.'cfg(unix)'.dev-dependencies]
+reqwest = "0.13"
+"#;
+        assert_eq!(gaps(RENDERED, disk), []);
     }
 
     #[test]
