@@ -300,13 +300,18 @@ impl Plan {
         let mut writes = Vec::new();
         let mut deletes = Vec::new();
         for entry in &self.entries {
-            if let (Some(backup), Some(disk)) = (&entry.backup, &entry.disk) {
-                backups.push((backup.as_str(), disk.as_str()));
+            if let Some(backup) = &entry.backup {
+                // The file's own bytes (the plan holds it as text, which is lossy for a
+                // file that is not UTF-8).
+                let path = root.join(&entry.path);
+                let bytes = std::fs::read(&path)
+                    .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?;
+                backups.push((backup.as_str(), bytes));
             }
             match (entry.action, &entry.rendered) {
                 (Action::Create | Action::Update, Some(rendered)) => writes.push(Write {
                     path: &entry.path,
-                    contents: rendered,
+                    contents: rendered.as_bytes(),
                 }),
                 (Action::Delete, _) => deletes.push(entry.path.as_str()),
                 _ => {}
@@ -321,7 +326,7 @@ impl Plan {
         if self.lock_changed() {
             writes.push(Write {
                 path: lock::FILE_NAME,
-                contents: &lock_text,
+                contents: lock_text.as_bytes(),
             });
         }
         write::apply(root, &writes, &deletes)
@@ -444,6 +449,25 @@ mod tests {
         let plan = replan(&first, edit, &next, true);
         assert_eq!(plan.actions()["m.rs"], Action::Update);
         assert_eq!(plan.entries[0].backup.as_deref(), Some("m.rs.orig"));
+    }
+
+    #[test]
+    fn a_forced_backup_is_the_file_byte_for_byte_even_when_it_is_not_utf8() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let first = [file("m.rs", Owner::Managed, "m1")];
+        Plan::new(root, &first, None, false)
+            .unwrap()
+            .apply(root)
+            .unwrap();
+        let mine = b"// caf\xe9, in Latin-1\n".to_vec();
+        std::fs::write(root.join("m.rs"), &mine).unwrap();
+        let lock = Lock::load(root).unwrap();
+        let next = [file("m.rs", Owner::Managed, "m2")];
+        let plan = Plan::new(root, &next, lock.as_ref(), true).unwrap();
+        plan.apply(root).unwrap();
+        assert_eq!(std::fs::read(root.join("m.rs.orig")).unwrap(), mine);
+        assert_eq!(std::fs::read_to_string(root.join("m.rs")).unwrap(), "m2");
     }
 
     #[test]

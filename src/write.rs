@@ -27,7 +27,7 @@ pub struct Write<'a> {
     /// Relative to the root.
     pub path: &'a str,
     /// Its new contents.
-    pub contents: &'a str,
+    pub contents: &'a [u8],
 }
 
 /// Writes `files` under `root` (created if missing), then removes `deletes`.
@@ -98,7 +98,7 @@ impl Transaction {
             let mut temp = builder
                 .tempfile_in(dir)
                 .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-            std::io::Write::write_all(&mut temp, file.contents.as_bytes())
+            std::io::Write::write_all(&mut temp, file.contents)
                 .with_context(|| format!("cannot write {}", target.display()))?;
             // A file replaced keeps its permissions (an executable script stays one).
             if let Ok(existing) = fs::metadata(&target) {
@@ -311,7 +311,10 @@ mod tests {
     }
 
     fn write<'a>(path: &'a str, contents: &'a str) -> Write<'a> {
-        Write { path, contents }
+        Write {
+            path,
+            contents: contents.as_bytes(),
+        }
     }
 
     /// Applies a plan that fails midway and checks the tree is exactly as before.
