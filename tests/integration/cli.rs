@@ -551,9 +551,16 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
             stdout.contains("   created  demo/svcgen.lock\n"),
             "a fresh project's lock is created: {stdout}"
         );
+        // Every line of the plan: `{action:>10}  {path}`, whatever its action.
         let lines = stdout
             .lines()
-            .filter(|line| line.starts_with("   "))
+            .filter(|line| {
+                line.get(10..12) == Some("  ")
+                    && line.get(..10).is_some_and(|action| {
+                        let action = action.trim_start();
+                        !action.is_empty() && action.chars().all(|c| c.is_ascii_lowercase())
+                    })
+            })
             .count();
         assert_eq!(
             stdout.matches("   created  ").count(),

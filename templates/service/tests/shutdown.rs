@@ -123,14 +123,13 @@ async fn a_second_signal_closes_open_streams_at_once() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!run.is_finished(), "the service waits for the open stream");
 
-    let started = Instant::now();
     signal.send("SIGTERM").await.expect("the server listens");
+    // At once: within the margin, not after the minute of grace.
     tokio::time::timeout(MARGIN, run)
         .await
         .expect("the second signal stops the service at once")
         .expect("the shutdown task")
         .expect("a clean shutdown");
-    assert!(started.elapsed() < MARGIN);
     assert!(closed(&mut stream).await, "the stream was closed");
 }
 
@@ -271,10 +270,10 @@ mod process {
             let process = Self(child);
             let (sender, lines) = mpsc::channel();
             std::thread::spawn(move || {
+                // Read to the end even once nobody listens, so that the service never
+                // writes into a full or closed pipe.
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if sender.send(line).is_err() {
-                        break;
-                    }
+                    let _ = sender.send(line);
                 }
             });
             loop {

@@ -205,14 +205,8 @@ fn push_remote_endpoint(body: &mut Vec<u8>, address: Option<&Value>, port: Optio
     let Some(address) = address.map(Value::as_str) else {
         return;
     };
-    // The request layer writes IPv4 peers as dotted quads: copied as they are.
-    let dotted = !address.is_empty()
-        && address.len() <= 15
-        && address
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || byte == b'.')
-        && address.bytes().filter(|&byte| byte == b'.').count() == 3;
-    if dotted {
+    // The request layer writes IPv4 peers as dotted quads: checked, and copied as they are.
+    if address.parse::<std::net::Ipv4Addr>().is_ok() {
         body.extend_from_slice(b",\"remoteEndpoint\":{\"ipv4\":\"");
         body.extend_from_slice(address.as_bytes());
         body.push(b'"');
