@@ -54,7 +54,13 @@ fn with_line<R>(write: impl FnOnce(&mut Vec<u8>, &mut Clock) -> R) -> R {
         let mut line = line.try_borrow_mut().ok()?;
         let Line { bytes, clock } = &mut *line;
         bytes.clear();
-        Some(write.take()?(bytes, clock))
+        let result = write.take()?(bytes, clock);
+        // One huge line (a large `Debug` field) does not keep its memory for the life of
+        // the thread.
+        if bytes.capacity() > 64 * 1024 {
+            *bytes = Vec::with_capacity(512);
+        }
+        Some(result)
     });
     match (reused, write) {
         (Ok(Some(result)), _) => result,
