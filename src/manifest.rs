@@ -25,8 +25,14 @@ pub struct Gap {
 pub enum Missing {
     /// The whole dependency: its line in the rendered manifest.
     Dependency(String),
-    /// These features of a dependency the manifest has.
-    Features(Vec<String>),
+    /// Features of a dependency the manifest has: the rendered line, and the features
+    /// the manifest's declaration lacks.
+    Features {
+        /// The dependency's line in the rendered manifest.
+        line: String,
+        /// What it lacks.
+        features: Vec<String>,
+    },
 }
 
 /// The gaps of the manifest `disk` against the `rendered` one. A manifest that does not
@@ -57,7 +63,10 @@ pub fn gaps(rendered: &str, disk: &str) -> Vec<Gap> {
                     if absent.is_empty() {
                         continue;
                     }
-                    Missing::Features(absent)
+                    Missing::Features {
+                        line: line_of(rendered, section, name),
+                        features: absent,
+                    }
                 }
             };
             gaps.push(Gap {
@@ -174,7 +183,12 @@ reqwest = { version = "0.13", default-features = false }
                 Gap {
                     section: "dependencies",
                     name: "axum".to_owned(),
-                    missing: Missing::Features(vec!["matched-path".to_owned()]),
+                    missing: Missing::Features {
+                        line: "axum = { version = \"0.8\", default-features = false, features = \
+                               [\"json\", \"matched-path\"] }"
+                            .to_owned(),
+                        features: vec!["matched-path".to_owned()],
+                    },
                 },
                 Gap {
                     section: "dependencies",

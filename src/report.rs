@@ -98,7 +98,7 @@ pub fn manifest_gaps(plan: &Plan, root: &Path, colour: bool) -> String {
     }
     let mut out = format!(
         "\n{} {} lacks what the generated code uses; it is yours, so svcgen does not edit it.\n  \
-         Add:\n",
+         Add (or replace your line of the same dependency with):\n",
         paint("warning:", "1;33", colour),
         shown(root, &entry.path)
     );
@@ -110,9 +110,9 @@ pub fn manifest_gaps(plan: &Plan, root: &Path, colour: bool) -> String {
         }
         let _ = match &gap.missing {
             crate::manifest::Missing::Dependency(line) => writeln!(out, "    {line}"),
-            crate::manifest::Missing::Features(features) => writeln!(
+            crate::manifest::Missing::Features { line, features } => writeln!(
                 out,
-                "    {}: the feature{} {}",
+                "    {line}  # your {} lacks the feature{} {}",
                 gap.name,
                 if features.len() == 1 { "" } else { "s" },
                 features

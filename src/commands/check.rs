@@ -30,6 +30,12 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
             entry.path
         )?;
     }
+    // The build would fail; the tree itself is as svcgen makes it.
+    write!(
+        out,
+        "{}",
+        crate::report::manifest_gaps(&plan, &project.root, false)
+    )?;
     if plan.is_clean() {
         // The files svcgen renders (those `new` counts, protos aside), not stale ones.
         let rendered = plan

@@ -655,7 +655,10 @@ fn a_manifest_lacking_what_the_generated_code_uses_is_told_what_to_add() {
             "{args:?}: {stdout}"
         );
         assert!(
-            stdout.contains("\n    [dependencies]\n    axum: the feature \"matched-path\"\n    toml_edit = { version = "),
+            stdout.contains("\n    [dependencies]\n    axum = { version = ")
+                && stdout.contains(
+                    "  # your axum lacks the feature \"matched-path\"\n    toml_edit = { version = "
+                ),
             "{args:?}: {stdout}"
         );
     }
@@ -663,6 +666,13 @@ fn a_manifest_lacking_what_the_generated_code_uses_is_told_what_to_add() {
         tree(&project) == before,
         "the user's Cargo.toml is never edited"
     );
+    // `check` says so too (the tree is as svcgen makes it: it still passes).
+    let stdout = succeeds(&project, &["check"]);
+    assert!(
+        stdout.contains("Cargo.toml lacks what the generated code uses"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("up to date"), "{stdout}");
     // Once the user added them, nothing more is said.
     let (_fresh_dir, fresh) = new_project();
     std::fs::copy(fresh.join("Cargo.toml"), project.join("Cargo.toml")).unwrap();

@@ -8,7 +8,6 @@ use std::path::Path;
 
 use figment::{Jail, Source};
 use frontend::svcgen::config::{Config, LogFormat, Propagation, TraceExporter};
-use frontend::svcgen::telemetry::Telemetry;
 
 /// The error `Config::load_from` gives for `config/` and `env`, which must be one line.
 fn load_error(env: Option<&str>) -> String {
@@ -26,17 +25,27 @@ fn file(name: &str) -> String {
 
 /// Runs `check` of the shipped config files inside a `Jail` of its own: tests run in
 /// parallel, and the others set `APP__…` variables inside theirs, which would otherwise
-/// leak into these reads.
+/// leak into these reads (and so would the shell's).
 fn shipped_files(check: impl FnOnce()) {
-    Jail::expect_with(|_| {
+    jail(|_| {
         check();
         Ok(())
     });
 }
 
+/// Runs `test` in a `Jail` (its own directory; the variables it sets are undone after)
+/// without any of the shell's environment variables: an `APP__LOG__LEVEL` or a
+/// `RUST_LOG` exported where `cargo test` runs must not change what these tests see.
+fn jail(test: impl FnOnce(&mut Jail) -> figment::Result<()>) {
+    Jail::expect_with(|jail| {
+        jail.clear_env();
+        test(jail)
+    });
+}
+
 #[test]
 fn layers_override_in_order() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file(
             "config/default.toml",
@@ -55,7 +64,7 @@ fn layers_override_in_order() {
 
 #[test]
 fn unknown_keys_are_rejected_with_their_name() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file("config/default.toml", "[server]\ngrpc_port = 1\n")?;
         let error = Config::figment(Path::new("config"), "development")
@@ -98,7 +107,7 @@ fn the_log_level_of_default_toml_is_the_one_of_production() {
 
 #[test]
 fn an_app_env_without_its_file_is_an_error_naming_the_environments() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file("config/default.toml", "")?;
         jail.create_file("config/development.toml", "")?;
@@ -123,7 +132,7 @@ fn an_app_env_without_its_file_is_an_error_naming_the_environments() {
 
 #[test]
 fn without_app_env_the_development_file_may_be_missing() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file("config/default.toml", "[log]\nlevel = \"warn\"\n")?;
         let config = Config::load_from(Path::new("config"), None).expect("a valid configuration");
@@ -134,7 +143,7 @@ fn without_app_env_the_development_file_may_be_missing() {
 
 #[test]
 fn an_unknown_key_is_named_with_its_file_line_and_the_valid_keys() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file(
             "config/default.toml",
@@ -158,7 +167,7 @@ fn an_unknown_key_is_named_with_its_file_line_and_the_valid_keys() {
 
 #[test]
 fn an_unknown_key_in_the_environment_names_the_variable() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("APP__SERVER__BOGUS", "1");
         assert_eq!(
             load_error(None),
@@ -171,7 +180,7 @@ fn an_unknown_key_in_the_environment_names_the_variable() {
 
 #[test]
 fn an_unknown_client_is_named_with_the_clients_there_are() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("APP__CLIENTS__NOPE__ENDPOINT", "http://127.0.0.1:1");
         assert_eq!(
             load_error(None),
@@ -184,7 +193,7 @@ fn an_unknown_client_is_named_with_the_clients_there_are() {
 
 #[test]
 fn a_sample_ratio_outside_zero_to_one_and_an_empty_log_level_are_refused() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("APP__TRACING__SAMPLE_RATIO", "1.5");
         assert_eq!(
             load_error(None),
@@ -192,7 +201,7 @@ fn a_sample_ratio_outside_zero_to_one_and_an_empty_log_level_are_refused() {
         );
         Ok(())
     });
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("APP__LOG__LEVEL", "");
         assert_eq!(
             load_error(None),
@@ -203,8 +212,69 @@ fn a_sample_ratio_outside_zero_to_one_and_an_empty_log_level_are_refused() {
 }
 
 #[test]
+fn a_misspelt_level_or_a_level_number_out_of_range_is_refused() {
+    for (level, expected) in [
+        (
+            "warning",
+            "APP__LOG__LEVEL: `log.level` = \"warning\": `warning` is not a level (they are off, \
+             error, warn, info, debug, trace); a bare word names a target",
+        ),
+        (
+            "info,h2=7",
+            "APP__LOG__LEVEL: `log.level` = \"info,h2=7\": `h2=7`: a level number is 0 (off) to 5 \
+             (trace)",
+        ),
+    ] {
+        jail(|jail| {
+            jail.set_env("APP__LOG__LEVEL", level);
+            assert_eq!(load_error(None), expected);
+            Ok(())
+        });
+    }
+    // A bare word that is not taken for a level is a target, as EnvFilter reads it.
+    jail(|jail| {
+        jail.set_env("APP__LOG__LEVEL", "frontend");
+        Config::load_from(Path::new("config"), None).expect("a target name is a directive");
+        Ok(())
+    });
+}
+
+#[test]
+fn an_exporter_endpoint_must_be_an_http_url() {
+    jail(|jail| {
+        jail.set_env("APP__TRACING__ZIPKIN_ENDPOINT", "notaurl");
+        assert_eq!(
+            load_error(None),
+            "APP__TRACING__ZIPKIN_ENDPOINT: `tracing.zipkin_endpoint` = \"notaurl\": must be an \
+             http:// or https:// URL with a host"
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_missing_config_directory_is_an_error() {
+    jail(|jail| {
+        jail.set_env("APP_CONFIG_DIR", "nowhere");
+        let error = Config::load().expect_err("no such directory").to_string();
+        assert_eq!(error, "APP_CONFIG_DIR=nowhere is not a directory");
+        Ok(())
+    });
+    jail(|_| {
+        // The jail's directory has no config/.
+        let error = Config::load().expect_err("no config/ here").to_string();
+        assert!(
+            error.starts_with("there is no config/ directory in "),
+            "{error}"
+        );
+        assert!(error.ends_with("or set APP_CONFIG_DIR"), "{error}");
+        Ok(())
+    });
+}
+
+#[test]
 fn a_value_of_the_wrong_type_is_named_with_its_line() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file(
             "config/default.toml",
@@ -231,7 +301,7 @@ fn a_value_of_the_wrong_type_is_named_with_its_line() {
 
 #[test]
 fn invalid_toml_is_one_line_with_its_position() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file("config/default.toml", "[server]\ngrpc_addr = \n")?;
         let error = load_error(None);
@@ -246,7 +316,7 @@ fn invalid_toml_is_one_line_with_its_position() {
 
 #[test]
 fn a_bad_log_level_names_the_value_and_where_it_came_from() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("APP__LOG__LEVEL", "frontend=verbose");
         let error = load_error(None);
         assert!(
@@ -260,7 +330,7 @@ fn a_bad_log_level_names_the_value_and_where_it_came_from() {
         );
         Ok(())
     });
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file(
             "config/development.toml",
@@ -278,13 +348,13 @@ fn a_bad_log_level_names_the_value_and_where_it_came_from() {
 
 #[test]
 fn a_numeric_log_level_is_a_level() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("APP__LOG__LEVEL", "5");
         let config = Config::load_from(Path::new("config"), None).expect("a valid level");
         assert_eq!(config.log.level, "5");
         Ok(())
     });
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file("config/default.toml", "[log]\nlevel = 2\n")?;
         let config = Config::load_from(Path::new("config"), None).expect("a valid level");
@@ -294,11 +364,20 @@ fn a_numeric_log_level_is_a_level() {
 }
 
 #[test]
+fn rust_log_replaces_the_level_when_the_configuration_is_loaded() {
+    jail(|jail| {
+        jail.set_env("RUST_LOG", "debug,h2=info");
+        let config = Config::load_from(Path::new("config"), None).expect("valid");
+        assert_eq!(config.log.level, "debug,h2=info");
+        Ok(())
+    });
+}
+
+#[test]
 fn a_bad_rust_log_is_reported_once() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("RUST_LOG", "frontend=verbose");
-        let error = Telemetry::new(&Config::ephemeral()).expect_err("RUST_LOG is invalid");
-        let error = format!("{error:#}");
+        let error = load_error(None);
         assert!(
             error.starts_with("RUST_LOG = \"frontend=verbose\": "),
             "{error}"
@@ -322,7 +401,7 @@ fn shutdown_settings_have_defaults_and_are_overridden_like_the_rest() {
         assert_eq!(config.server.shutdown_grace_ms, 10_000);
         assert_eq!(config.server.shutdown_delay_ms, 0);
     });
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.set_env("APP__SERVER__SHUTDOWN_GRACE_MS", "250");
         jail.set_env("APP__SERVER__SHUTDOWN_DELAY_MS", "5000");
         let config = Config::load_from(Path::new("config"), None).expect("valid");
@@ -334,7 +413,7 @@ fn shutdown_settings_have_defaults_and_are_overridden_like_the_rest() {
 
 #[test]
 fn tracing_and_log_file_sections() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file(
             "config/default.toml",
@@ -357,7 +436,7 @@ fn tracing_and_log_file_sections() {
 
 #[test]
 fn unknown_tracing_keys_are_rejected() {
-    Jail::expect_with(|jail| {
+    jail(|jail| {
         jail.create_dir("config")?;
         jail.create_file("config/default.toml", "[tracing]\nsample_rate = 1.0\n")?;
         let error = Config::figment(Path::new("config"), "development")

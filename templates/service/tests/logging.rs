@@ -104,6 +104,8 @@ fn request_context() -> opentelemetry::Context {
 
 /// The access lines in the log file after one gRPC call ended, with `format` on the
 /// console and `level` as the directive.
+// `figment::Jail` closures return figment's large error type.
+#[allow(clippy::result_large_err)]
 fn access_lines(format: LogFormat, level: &str) -> Vec<serde_json::Value> {
     let dir = scratch_dir();
     let mut config = Config::ephemeral();
@@ -113,7 +115,14 @@ fn access_lines(format: LogFormat, level: &str) -> Vec<serde_json::Value> {
         dir: dir.clone(),
         keep_days: 14,
     });
-    let telemetry = Telemetry::new(&config).expect("telemetry");
+    // Without the shell's variables: a `RUST_LOG` would replace the directive tested.
+    let mut telemetry = None;
+    figment::Jail::expect_with(|jail| {
+        jail.clear_env();
+        telemetry = Some(Telemetry::new(&config).expect("telemetry"));
+        Ok(())
+    });
+    let telemetry = telemetry.expect("telemetry");
     tracing::dispatcher::with_default(telemetry.dispatch(), || {
         let entry = Entry {
             method: http::Method::POST,
@@ -218,6 +227,10 @@ async fn serve_outcomes(config: &Config, stop: &CancellationToken) -> (SocketAdd
             axum::routing::get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
         )
         .route("/ok", axum::routing::get(|| async { "ok" }))
+        .route(
+            "/unavailable",
+            axum::routing::get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+        )
         .route("/head", axum::routing::get(|| async { "ok" }))
         .route(
             "/stream",
@@ -289,7 +302,7 @@ async fn lines_of_failures(format: LogFormat) -> Vec<serde_json::Value> {
             "{method}"
         );
     }
-    for (path, status) in [("/fail", 500), ("/ok", 200), ("/stream", 200)] {
+    for (path, status) in [("/fail", 500), ("/unavailable", 503), ("/ok", 200), ("/stream", 200)] {
         let response = reqwest::get(format!("http://{http_addr}{path}"))
             .await
             .expect("a response");
@@ -353,7 +366,11 @@ async fn failures_are_logged_at_error_or_warn() {
             let peer = line["peer"].as_str().unwrap_or_default();
             assert!(peer.starts_with("127.0.0.1:"), "{line}");
         }
-        for (route, level, status) in [("/fail", "ERROR", 500), ("/ok", "INFO", 200)] {
+        for (route, level, status) in [
+            ("/fail", "ERROR", 500),
+            ("/unavailable", "WARN", 503),
+            ("/ok", "INFO", 200),
+        ] {
             let line = line("route", route);
             assert_eq!(line["level"], level, "{format:?}: {line}");
             assert_eq!(line["message"], "http request", "{line}");

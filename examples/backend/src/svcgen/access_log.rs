@@ -104,8 +104,11 @@ impl Entry {
                     fields.bool("aborted", aborted);
                 },
             ),
-            Outcome::Http(status) => {
-                write_direct(context, http_level(status), "http request", |fields| {
+            Outcome::Http(status) => write_direct(
+                context,
+                http_severity(status).level(),
+                "http request",
+                |fields| {
                     fields.trusted_str("method", self.method.as_str());
                     fields.route("route", &self.route);
                     fields.u64("status", u64::from(status.as_u16()));
@@ -114,8 +117,8 @@ impl Entry {
                         fields.addr("peer", peer);
                     }
                     fields.bool("aborted", aborted);
-                })
-            }
+                },
+            ),
             Outcome::Failed | Outcome::Cancelled => false,
         };
         if written || !self.enabled(outcome) {
@@ -143,11 +146,18 @@ impl Entry {
                 }
             }
             Outcome::Http(status) => {
+                let severity = http_severity(status);
                 let status = status.as_u16();
-                if status >= 500 {
-                    tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
-                } else {
-                    tracing::info!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
+                match severity {
+                    Severity::Error => {
+                        tracing::error!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
+                    }
+                    Severity::Warn => {
+                        tracing::warn!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
+                    }
+                    Severity::Info => {
+                        tracing::info!(target: ACCESS_TARGET, method = http_method, route = method, status, latency_us, peer, aborted, "http request");
+                    }
                 }
             }
             Outcome::Failed => {
@@ -163,29 +173,30 @@ impl Entry {
     /// disabled by the maximum level costs nothing more; a target directive such as
     /// `access=off` is applied after this, by the sinks' filters).
     fn enabled(&self, outcome: Outcome) -> bool {
-        match outcome {
-            Outcome::Grpc(code) => match grpc_severity(code) {
-                Severity::Error => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR),
-                Severity::Warn => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::WARN),
-                Severity::Info => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO),
-            },
-            Outcome::Http(status) if status.is_server_error() => {
-                tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR)
-            }
-            Outcome::Failed => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR),
-            Outcome::Http(_) | Outcome::Cancelled => {
-                tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
-            }
+        let severity = match outcome {
+            Outcome::Grpc(code) => grpc_severity(code),
+            Outcome::Http(status) => http_severity(status),
+            Outcome::Failed => Severity::Error,
+            Outcome::Cancelled => Severity::Info,
+        };
+        match severity {
+            Severity::Error => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::ERROR),
+            Severity::Warn => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::WARN),
+            Severity::Info => tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO),
         }
     }
 }
 
-/// The level of an HTTP access line: ERROR for a server error.
-fn http_level(status: StatusCode) -> &'static tracing::Level {
-    if status.is_server_error() {
-        &tracing::Level::ERROR
+/// The level of an HTTP access line: ERROR for a server error, WARN for 503 Service
+/// Unavailable (a service that says it cannot serve now — a draining one's `/readyz` —
+/// like gRPC's UNAVAILABLE), INFO otherwise.
+fn http_severity(status: StatusCode) -> Severity {
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        Severity::Warn
+    } else if status.is_server_error() {
+        Severity::Error
     } else {
-        &tracing::Level::INFO
+        Severity::Info
     }
 }
 

@@ -186,8 +186,22 @@ impl Config {
     /// # Errors
     /// See [`Config::load_from`].
     pub fn load() -> Result<Self, ConfigError> {
-        let dir = std::env::var_os("APP_CONFIG_DIR")
-            .map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        let from_env = std::env::var_os("APP_CONFIG_DIR");
+        let named = from_env.is_some();
+        let dir = from_env.map_or_else(|| PathBuf::from("config"), PathBuf::from);
+        if !dir.is_dir() {
+            // Run from elsewhere, the service would silently serve its built-in defaults.
+            return Err(ConfigError(if named {
+                format!("APP_CONFIG_DIR={} is not a directory", dir.display())
+            } else {
+                format!(
+                    "there is no config/ directory in {}: run the service from its project \
+                     directory, or set APP_CONFIG_DIR",
+                    std::env::current_dir()
+                        .map_or_else(|_| ".".to_owned(), |cwd| cwd.display().to_string())
+                )
+            }));
+        }
         let env = std::env::var("APP_ENV").ok().filter(|env| !env.is_empty());
         Self::load_from(&dir, env.as_deref())
     }
@@ -219,7 +233,7 @@ impl Config {
             }
         }
         let figment = Self::figment(dir, env);
-        let config: Self = figment
+        let mut config: Self = figment
             .extract()
             .map_err(|error| ConfigError::from_figment(&figment, &error))?;
         let invalid = |key: &str, value: String, problem: String| {
@@ -227,12 +241,23 @@ impl Config {
             let origin = origin(figment.find_metadata(key), &path);
             ConfigError(format!("{origin}: `{key}` = {value}: {problem}"))
         };
-        if let Err(problem) = check_directives(&config.log.level) {
-            return Err(invalid(
-                "log.level",
-                format!("{:?}", config.log.level),
-                problem,
-            ));
+        match std::env::var("RUST_LOG") {
+            // `RUST_LOG` replaces the level, as every `tracing` user expects.
+            Ok(directives) if !directives.is_empty() => {
+                if let Err(problem) = check_directives(&directives) {
+                    return Err(ConfigError(format!("RUST_LOG = {directives:?}: {problem}")));
+                }
+                config.log.level = directives;
+            }
+            _ => {
+                if let Err(problem) = check_directives(&config.log.level) {
+                    return Err(invalid(
+                        "log.level",
+                        format!("{:?}", config.log.level),
+                        problem,
+                    ));
+                }
+            }
         }
         let ratio = config.tracing.sample_ratio;
         if !(0.0..=1.0).contains(&ratio) {
@@ -241,6 +266,14 @@ impl Config {
                 ratio.to_string(),
                 "must be between 0.0 and 1.0".to_owned(),
             ));
+        }
+        for (key, endpoint) in [
+            ("tracing.zipkin_endpoint", &config.tracing.zipkin_endpoint),
+            ("tracing.otlp_endpoint", &config.tracing.otlp_endpoint),
+        ] {
+            if let Err(problem) = check_http_url(endpoint) {
+                return Err(invalid(key, format!("{endpoint:?}"), problem));
+            }
         }
         Ok(config)
     }
@@ -451,6 +484,25 @@ pub fn check_directives(directives: &str) -> Result<(), String> {
         // EnvFilter takes it, and then logs errors only: surely not what was meant.
         return Err("empty; give a level such as \"info\" (or \"off\")".to_owned());
     }
+    // A bare word is a target name to EnvFilter (`my_crate` alone enables it at every
+    // level and turns everything else off), so a misspelt level or a level number out of
+    // range would silently turn logging off: those are refused.
+    for part in directives.split(',').map(str::trim) {
+        let level = part.rsplit_once('=').map_or(part, |(_, level)| level);
+        if level.bytes().all(|byte| byte.is_ascii_digit()) && !level.is_empty() {
+            if level.parse::<u8>().map_or(true, |number| number > 5) {
+                return Err(format!("`{part}`: a level number is 0 (off) to 5 (trace)"));
+            }
+        } else if !part.contains('=')
+            && !part.contains('[')
+            && NOT_LEVELS.contains(&part.to_ascii_lowercase().as_str())
+        {
+            return Err(format!(
+                "`{part}` is not a level (they are off, error, warn, info, debug, trace); \
+                 a bare word names a target"
+            ));
+        }
+    }
     let Err(error) = EnvFilter::builder().parse(directives) else {
         return Ok(());
     };
@@ -462,6 +514,31 @@ pub fn check_directives(directives: &str) -> Result<(), String> {
         _ => error.to_string(),
     })
 }
+
+/// Whether `url` is an absolute `http://` or `https://` URL (the exporters post to it).
+fn check_http_url(url: &str) -> Result<(), String> {
+    let uri: http::Uri = url.parse().map_err(|error| format!("not a URL: {error}"))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(()),
+        _ => Err("must be an http:// or https:// URL with a host".to_owned()),
+    }
+}
+
+/// Words taken for levels that are not `tracing`'s (which would name a target).
+const NOT_LEVELS: &[&str] = &[
+    "warning",
+    "verbose",
+    "err",
+    "fatal",
+    "critical",
+    "crit",
+    "notice",
+    "information",
+    "informational",
+    "all",
+    "none",
+    "debugging",
+];
 
 /// `log.level` as a string, or a number as `EnvFilter` reads it (`APP__LOG__LEVEL=5`
 /// arrives as a number).

@@ -68,13 +68,8 @@ impl Telemetry {
         let log = &config.log;
         // Validate the directive once, first, so that the layers' lossy copies below
         // cannot fail nor complain on stderr.
-        let level = directives(log);
-        if let Err(problem) = super::config::check_directives(&level) {
-            let origin = match std::env::var("RUST_LOG") {
-                Ok(value) if !value.is_empty() => "RUST_LOG",
-                _ => "log.level",
-            };
-            anyhow::bail!("{origin} = {level:?}: {problem}");
+        if let Err(problem) = super::config::check_directives(&log.level) {
+            anyhow::bail!("log.level = {:?}: {problem}", log.level);
         }
         let provider = if config.tracing.enabled {
             Some(otel::provider(&config.tracing)?)
@@ -191,12 +186,10 @@ impl Telemetry {
     }
 }
 
-/// The `[log] level` directive, or `RUST_LOG` when set.
+/// The `[log] level` directive (`RUST_LOG`, when set, replaced it as the configuration
+/// was loaded: a configuration built in code, as tests do, is not changed by the shell).
 fn directives(config: &LogConfig) -> String {
-    match std::env::var("RUST_LOG") {
-        Ok(directives) if !directives.is_empty() => directives,
-        _ => config.level.clone(),
-    }
+    config.level.clone()
 }
 
 fn level_filter(config: &LogConfig) -> EnvFilter {
