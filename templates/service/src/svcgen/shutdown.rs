@@ -8,18 +8,19 @@
 //! `server.shutdown_grace_ms`; the connections still open then (a client holding a
 //! stream, say) are closed. A second signal closes them at once.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll};
+
+use atomic_waker::AtomicWaker;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
@@ -107,44 +108,77 @@ impl Readiness {
 /// [`Connections::close_all`].
 #[derive(Debug, Clone, Default)]
 pub struct Connections {
-    close: CancellationToken,
-    open: Arc<AtomicUsize>,
+    shared: Arc<Registry>,
+}
+
+#[derive(Debug, Default)]
+struct Registry {
+    /// Set by [`Connections::close_all`]: connections accepted later start closed.
+    closed: AtomicBool,
+    /// The open connections, by number.
+    open: Mutex<HashMap<u64, Arc<Slot>>>,
+    next: AtomicU64,
+}
+
+/// What a connection and [`Connections::close_all`] share: the request path only reads
+/// an atomic flag, and registers its task's waker when the socket makes it wait.
+#[derive(Debug, Default)]
+struct Slot {
+    closed: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Registry {
+    fn slots(&self) -> MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
+        self.open.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Connections {
     /// Tracks a newly accepted connection.
     pub fn track<IO>(&self, io: IO) -> Connection<IO> {
-        self.open.fetch_add(1, Ordering::Relaxed);
-        // A token per connection: closed ones waiting for it do not share a lock.
-        let close = self.close.child_token();
+        let slot = Arc::new(Slot::default());
+        let id = self.shared.next.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut slots = self.shared.slots();
+            // Read under the lock `close_all` takes: a connection is either closed by it
+            // or sees its flag.
+            slot.closed
+                .store(self.shared.closed.load(Ordering::Acquire), Ordering::Release);
+            slots.insert(id, Arc::clone(&slot));
+        }
         Connection {
             io,
-            closed: Box::pin(close.clone().cancelled_owned()),
-            close,
-            open: Arc::clone(&self.open),
+            slot,
+            id,
+            registry: Arc::clone(&self.shared),
         }
     }
 
     /// How many connections are open.
     #[must_use]
     pub fn open(&self) -> usize {
-        self.open.load(Ordering::Relaxed)
+        self.shared.slots().len()
     }
 
     /// Closes every connection, open or to come: each one's next read or write fails,
     /// which ends its calls and its streams.
     pub fn close_all(&self) {
-        self.close.cancel();
+        let slots = self.shared.slots();
+        self.shared.closed.store(true, Ordering::Release);
+        for slot in slots.values() {
+            slot.closed.store(true, Ordering::Release);
+            slot.waker.wake();
+        }
     }
 }
 
 /// A connection that [`Connections::close_all`] closes.
 pub struct Connection<IO> {
     io: IO,
-    close: CancellationToken,
-    /// Wakes the connection's task when it waits on the socket as it is closed.
-    closed: Pin<Box<WaitForCancellationFutureOwned>>,
-    open: Arc<AtomicUsize>,
+    slot: Arc<Slot>,
+    id: u64,
+    registry: Arc<Registry>,
 }
 
 impl<IO> Connection<IO> {
@@ -153,23 +187,29 @@ impl<IO> Connection<IO> {
         &self.io
     }
 
-    /// Whether the connection is closed; if not, wakes the task when it is.
-    fn is_closed(&mut self, cx: &mut Context<'_>) -> bool {
-        self.closed.as_mut().poll(cx).is_ready()
+    fn is_closed(&self) -> bool {
+        self.slot.closed.load(Ordering::Acquire)
+    }
+
+    /// Whether the connection is closed, once the task is registered to be woken when
+    /// it is (so that a close between the two is not missed).
+    fn wake_when_closed(&self, cx: &Context<'_>) -> bool {
+        self.slot.waker.register(cx.waker());
+        self.is_closed()
     }
 }
 
 impl<IO> fmt::Debug for Connection<IO> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
-            .field("closed", &self.close.is_cancelled())
+            .field("closed", &self.is_closed())
             .finish_non_exhaustive()
     }
 }
 
 impl<IO> Drop for Connection<IO> {
     fn drop(&mut self) {
-        self.open.fetch_sub(1, Ordering::Relaxed);
+        self.registry.slots().remove(&self.id);
     }
 }
 
@@ -183,11 +223,11 @@ fn closed() -> io::Error {
 /// Fails once closed; while the connection waits, a close wakes it.
 macro_rules! poll_io {
     ($this:ident, $cx:ident, $poll:expr) => {{
-        if $this.close.is_cancelled() {
+        if $this.is_closed() {
             return Poll::Ready(Err(closed()));
         }
         match $poll {
-            Poll::Pending if $this.is_closed($cx) => Poll::Ready(Err(closed())),
+            Poll::Pending if $this.wake_when_closed($cx) => Poll::Ready(Err(closed())),
             polled => polled,
         }
     }};
