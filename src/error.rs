@@ -41,6 +41,21 @@ pub enum Error {
         path: PathBuf,
     },
 
+    /// `new` was pointed inside a project svcgen generated.
+    #[error("`{}` is inside the svcgen project `{}` (it has a svcgen.lock); `svcgen new` does not create a service within another one's tree", path.display(), project.display())]
+    #[diagnostic(help(
+        "generate the new service beside it instead, e.g. `--out {}`",
+        beside.display()
+    ))]
+    InsideAProject {
+        /// The directory.
+        path: PathBuf,
+        /// The project it is inside.
+        project: PathBuf,
+        /// A directory beside that project, for the hint.
+        beside: PathBuf,
+    },
+
     /// A spec file that cannot be read.
     #[error("cannot read the spec `{}`: {source}", path.display())]
     SpecUnreadable {

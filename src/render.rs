@@ -91,6 +91,7 @@ project_templates! {
     BuildRs => "service/build.rs",
     SpecToml => "service/svcgen.toml",
     Readme => "service/README.md",
+    ApiMd => "service/API.md",
     Dockerfile => "service/Dockerfile",
     DockerCompose => "service/docker-compose.yml",
     K8sDeployment => "service/deploy/k8s/deployment.yaml",
@@ -207,6 +208,7 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     files.render("svcgen.toml", User, &SpecToml { p })?;
     files.add(".gitignore", User, static_template!("service/gitignore"));
     files.render("README.md", User, &Readme { p })?;
+    files.render("API.md", Managed, &ApiMd { p })?;
     files.render("Dockerfile", User, &Dockerfile { p })?;
     files.add(
         ".dockerignore",

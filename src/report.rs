@@ -126,6 +126,50 @@ pub fn manifest_gaps(plan: &Plan, root: &Path, colour: bool) -> String {
     out
 }
 
+/// A warning about files interrupted svcgen runs left in the directories of `plan`'s
+/// files (empty when there are none). svcgen does not remove them: an `.old` file may be
+/// the only copy of what a file held before.
+#[must_use]
+pub fn leftovers(plan: &Plan, root: &Path, colour: bool) -> String {
+    let dirs: Vec<&Path> = plan
+        .entries
+        .iter()
+        .map(|entry| Path::new(&entry.path).parent().unwrap_or(Path::new("")))
+        .chain([Path::new("")])
+        .collect();
+    let found = crate::write::leftovers(root, dirs);
+    if found.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{} an interrupted svcgen run (a crash or a kill) left {} behind; svcgen does not remove them:\n",
+        paint("warning:", "1;33", colour),
+        if found.len() == 1 { "a file" } else { "files" }
+    );
+    for leftover in &found {
+        let of = leftover.of.as_ref().map_or_else(
+            || "a file".to_owned(),
+            |of| shown(root, &of.to_string_lossy()),
+        );
+        let what = match leftover.kind {
+            crate::write::LeftoverKind::Staged => {
+                format!("new contents for {of} never put in place: safe to delete")
+            }
+            crate::write::LeftoverKind::Old => format!("what {of} held before that run"),
+            crate::write::LeftoverKind::Deleted => format!("{of}, which that run was deleting"),
+        };
+        let _ = writeln!(
+            out,
+            "  {}  {what}",
+            shown(root, &leftover.path.to_string_lossy())
+        );
+    }
+    out.push_str(
+        "  Compare each with the file it belongs to, keep what you need, then delete it.\n",
+    );
+    out
+}
+
 /// A path under `root` as the user knows it: relative when `root` is the current directory.
 #[must_use]
 pub fn shown(root: &Path, path: &str) -> String {

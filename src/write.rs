@@ -12,7 +12,8 @@
 //! Any error in steps 1 and 2 rolls everything back in reverse order: deleted files and
 //! replaced targets are renamed back into place, files that did not exist are removed,
 //! staged temporary files and the directories this run created are removed. The tree is
-//! then as it was (a crash, unlike an error, can still leave `.svcgen-*` files behind).
+//! then as it was. A crash, unlike an error, can still leave `.svcgen-<file>.*` files
+//! behind: [`leftovers`] finds them, and every command reports them.
 
 use std::collections::VecDeque;
 use std::fs;
@@ -90,7 +91,8 @@ impl Transaction {
             }
             let dir = target.parent().unwrap_or(root);
             let mut builder = tempfile::Builder::new();
-            builder.prefix(".svcgen-").suffix(".tmp");
+            let prefix = temporary_prefix(&target);
+            builder.prefix(&prefix).suffix(".tmp");
             // Created as `fs::write` would create the file (0o666 less the umask), not
             // with a temporary file's private 0o600.
             #[cfg(unix)]
@@ -229,8 +231,83 @@ impl Transaction {
     }
 }
 
-/// A new name beside `target`, `.svcgen-<random><suffix>`, made by `make` (which fails
-/// with `AlreadyExists` when the name is taken, to try another).
+/// The start of a temporary name beside `target`: `.svcgen-<target's file name>.`, so that
+/// a file a crash left behind says whose it is (see [`leftovers`]).
+fn temporary_prefix(target: &Path) -> String {
+    match target.file_name().and_then(|name| name.to_str()) {
+        // The name, a dot, six random characters and a suffix stay within 255 bytes.
+        Some(name) if name.len() <= 200 => format!("{PREFIX}{name}."),
+        _ => PREFIX.to_owned(),
+    }
+}
+
+/// How every temporary name svcgen makes starts.
+const PREFIX: &str = ".svcgen-";
+
+/// A file an interrupted svcgen run (a crash or a kill: an error cleans up) left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    /// The file, relative to the root.
+    pub path: PathBuf,
+    /// The file it belongs to, beside it, when its name says so.
+    pub of: Option<PathBuf>,
+    /// What it holds.
+    pub kind: LeftoverKind,
+}
+
+/// What a [`Leftover`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftoverKind {
+    /// New contents that were never put in place.
+    Staged,
+    /// What a replaced file held before the run.
+    Old,
+    /// A file the run was deleting.
+    Deleted,
+}
+
+/// The leftovers of interrupted runs in the directories `dirs` (relative to `root`; those
+/// a run writes to), sorted.
+#[must_use]
+pub fn leftovers<'a>(root: &Path, dirs: impl IntoIterator<Item = &'a Path>) -> Vec<Leftover> {
+    let dirs: std::collections::BTreeSet<&Path> = dirs.into_iter().collect();
+    let mut found = Vec::new();
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(root.join(dir)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(rest) = name.to_str().and_then(|name| name.strip_prefix(PREFIX)) else {
+                continue;
+            };
+            let (stem, kind) = if let Some(stem) = rest.strip_suffix(".tmp") {
+                (stem, LeftoverKind::Staged)
+            } else if let Some(stem) = rest.strip_suffix(".old") {
+                (stem, LeftoverKind::Old)
+            } else if let Some(stem) = rest.strip_suffix(".del") {
+                (stem, LeftoverKind::Deleted)
+            } else {
+                continue;
+            };
+            let of = stem
+                .rsplit_once('.')
+                .map(|(target, _random)| target)
+                .filter(|target| !target.is_empty())
+                .map(|target| dir.join(target));
+            found.push(Leftover {
+                path: dir.join(&name),
+                of,
+                kind,
+            });
+        }
+    }
+    found.sort_by(|a, b| a.path.cmp(&b.path));
+    found
+}
+
+/// A new name beside `target`, `.svcgen-<target's name>.<random><suffix>`, made by `make`
+/// (which fails with `AlreadyExists` when the name is taken, to try another).
 fn temporary_name(
     target: &Path,
     suffix: &str,
@@ -241,7 +318,7 @@ fn temporary_name(
         _ => Path::new("."),
     };
     tempfile::Builder::new()
-        .prefix(".svcgen-")
+        .prefix(&temporary_prefix(target))
         .suffix(suffix)
         .make_in(dir, make)?
         .into_temp_path()
@@ -446,5 +523,56 @@ mod tests {
         .unwrap();
         assert_eq!(mode(&root.join("new.txt")), mode(&root.join("plain")));
         assert_eq!(mode(&root.join("script.sh")), 0o750);
+    }
+
+    #[test]
+    fn what_a_crash_leaves_behind_says_whose_it_is() {
+        let dir = project();
+        let root = dir.path();
+        // The three kinds of temporary file, made the way a run makes them, then left
+        // there as a crash would leave them.
+        let old = preserve(&root.join("src/a.rs")).unwrap();
+        let deleted = temporary_name(&root.join("src/gone.rs"), ".del", |path| {
+            fs::rename(root.join("src/gone.rs"), path)
+        })
+        .unwrap();
+        let staged = tempfile::Builder::new()
+            .prefix(&temporary_prefix(Path::new("Dockerfile")))
+            .suffix(".tmp")
+            .tempfile_in(root)
+            .unwrap()
+            .into_temp_path()
+            .keep()
+            .unwrap();
+        // One from a name too long to carry, and an unrelated dot file.
+        fs::write(root.join(".svcgen-Ab12Cd.tmp"), "").unwrap();
+        fs::write(root.join("src/.svcgen-notes"), "").unwrap();
+        let relative = |path: &Path| path.strip_prefix(root).unwrap().to_owned();
+        assert_eq!(
+            leftovers(root, [Path::new("src"), Path::new(""), Path::new("src")]),
+            vec![
+                Leftover {
+                    path: PathBuf::from(".svcgen-Ab12Cd.tmp"),
+                    of: None,
+                    kind: LeftoverKind::Staged,
+                },
+                Leftover {
+                    path: relative(&staged),
+                    of: Some(PathBuf::from("Dockerfile")),
+                    kind: LeftoverKind::Staged,
+                },
+                Leftover {
+                    path: relative(&old),
+                    of: Some(PathBuf::from("src/a.rs")),
+                    kind: LeftoverKind::Old,
+                },
+                Leftover {
+                    path: relative(&deleted),
+                    of: Some(PathBuf::from("src/gone.rs")),
+                    kind: LeftoverKind::Deleted,
+                },
+            ]
+        );
+        assert!(leftovers(root, [Path::new("new")]).is_empty());
     }
 }

@@ -23,6 +23,11 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
     let project = Existing::open(options.project.as_deref())?;
     let generated = project.generate(BTreeMap::new())?;
     let plan = project.plan(&generated.files, false)?;
+    write!(
+        out,
+        "{}",
+        crate::report::leftovers(&plan, &project.root, false)
+    )?;
     for entry in plan.with(Action::Stale) {
         writeln!(
             out,

@@ -61,6 +61,7 @@ pub fn carry_out(
              (install it with `rustup component add rustfmt`)"
         )?;
     }
+    write!(out, "{}", report::leftovers(plan, root, output.colour))?;
     write!(out, "{}", report::lines(plan, root))?;
     let conflicts: Vec<String> = plan
         .with(Action::Conflict)

@@ -119,6 +119,19 @@ pub fn run(
     if root.join(lock::FILE_NAME).exists() {
         return Err(Error::AlreadyAProject { path: root }.into());
     }
+    // A service inside another's tree would be walked, locked and checked as part of it.
+    if let Some(project) = enclosing_project(&root)? {
+        let beside = project
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .join(&options.name);
+        return Err(Error::InsideAProject {
+            path: root,
+            project,
+            beside,
+        }
+        .into());
+    }
     let generated = generate(options)?;
     if !options.force && !is_empty_or_missing(&root)? {
         return Err(Error::TargetNotEmpty { path: root }.into());
@@ -165,6 +178,36 @@ pub fn run(
         },
     )?;
     Ok(())
+}
+
+/// The nearest directory above `root` (not `root` itself) that holds a svcgen.lock.
+fn enclosing_project(root: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let absolute = cwd.join(root);
+    // `..` and symbolic links resolved as far as the path exists.
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    let resolved = loop {
+        match existing.canonicalize() {
+            Ok(resolved) => break resolved,
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    existing = parent;
+                }
+                _ => return Ok(None),
+            },
+        }
+    };
+    let full = rest
+        .iter()
+        .rev()
+        .fold(resolved, |path, name| path.join(name));
+    Ok(full
+        .ancestors()
+        .skip(1)
+        .find(|dir| dir.join(lock::FILE_NAME).is_file())
+        .map(Path::to_owned))
 }
 
 /// `46 files and 1 proto`: the files are those `svcgen check` counts (svcgen.lock lists

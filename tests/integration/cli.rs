@@ -298,7 +298,7 @@ fn force_never_replaces_a_file_without_keeping_it_and_never_overwrites_a_backup(
         "only the replaced files: {stdout}"
     );
     assert!(
-        stdout.contains("(48 files and 1 proto; 3 of them were there already, see above)"),
+        stdout.contains("(49 files and 1 proto; 3 of them were there already, see above)"),
         "{stdout}"
     );
     let output = run(svcgen(&project).arg("check"));
@@ -342,6 +342,38 @@ fn new_refuses_to_write_over_a_svcgen_project_even_with_force() {
 }
 
 #[test]
+fn new_refuses_to_create_a_service_inside_another_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(svcgen(dir.path()).args(["new", "demo"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let project = dir.path().join("demo");
+    for (cwd, out) in [
+        (dir.path().to_owned(), "demo/src"),
+        (dir.path().to_owned(), "demo/not/yet/there"),
+        (project.join("src"), "../other"),
+        (project.join("src"), "."),
+    ] {
+        // `fails` checks that the whole tree, the enclosing project included, is unchanged.
+        let out = cwd.join(out).display().to_string();
+        let stderr = fails(dir.path(), &["new", "other", "--out", &out, "--force"]);
+        assert!(
+            stderr.contains("is inside the svcgen project")
+                && stderr.contains("does not create a service within another one's tree"),
+            "{out}: {stderr}"
+        );
+        assert!(
+            stderr.contains("help:") && stderr.contains("--out"),
+            "{stderr}"
+        );
+        let named = format!("`{}`", project.canonicalize().unwrap().display());
+        assert!(stderr.contains(&named), "{named}: {stderr}");
+    }
+    // Beside it is fine.
+    let output = run(svcgen(dir.path()).args(["new", "other"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+}
+
+#[test]
 fn new_in_the_current_directory_says_so_and_needs_no_cd() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(svcgen(dir.path()).args(["new", "demo", "--out", "."]));
@@ -349,10 +381,12 @@ fn new_in_the_current_directory_says_so_and_needs_no_cd() {
     let stdout = text(&output.stdout);
     assert!(
         stdout.contains(
-            "\nCreated `demo` in the current directory (48 files and 1 proto) serving greeter.v1.Greeter.\nNext: cargo run\n"
+            "\nCreated `demo` in the current directory (49 files and 1 proto) serving greeter.v1.Greeter.\nNext: cargo run\n"
         ),
         "{stdout}"
     );
+    // Elsewhere: not inside the project just made.
+    let dir = tempfile::tempdir().unwrap();
     let output = run(svcgen(dir.path()).args(["new", "demo", "--out", "my services/demo"]));
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(

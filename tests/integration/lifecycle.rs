@@ -97,6 +97,38 @@ fn check_passes_after_new_and_generate_changes_nothing_twice() {
 }
 
 #[test]
+fn files_an_interrupted_run_left_behind_are_reported_and_kept() {
+    let (_dir, project) = new_project();
+    // What a run killed between its renames and its clean-up leaves: the old contents
+    // of a replaced file, and new contents it had not put in place yet.
+    let old = "src/.svcgen-main.rs.Ab12Cd.old";
+    let staged = "src/svcgen/.svcgen-grpc.rs.Xy34Zw.tmp";
+    std::fs::write(project.join(old), "fn main() {}\n").unwrap();
+    std::fs::write(project.join(staged), "partial").unwrap();
+    for args in [
+        &["check"][..],
+        &["generate"],
+        &["add-rpc", "Greeter.Farewell"],
+    ] {
+        let stdout = succeeds(&project, args);
+        for line in [
+            "warning: an interrupted svcgen run (a crash or a kill) left files behind; svcgen does not remove them:",
+            &format!("  {old}  what src/main.rs held before that run"),
+            &format!(
+                "  {staged}  new contents for src/svcgen/grpc.rs never put in place: safe to delete"
+            ),
+        ] {
+            assert!(stdout.contains(line), "{args:?}: {line} in\n{stdout}");
+        }
+    }
+    assert!(project.join(old).is_file() && project.join(staged).is_file());
+    std::fs::remove_file(project.join(old)).unwrap();
+    std::fs::remove_file(project.join(staged)).unwrap();
+    let stdout = succeeds(&project, &["check"]);
+    assert!(!stdout.contains("interrupted"), "{stdout}");
+}
+
+#[test]
 fn check_fails_on_a_hand_edited_managed_file_and_an_ungenerated_proto_change() {
     let (_dir, project) = new_project();
     edit(&project, "src/svcgen/grpc.rs", |text| {
@@ -401,6 +433,16 @@ fn add_rpc_keeps_every_user_file_and_only_inserts_into_the_proto() {
         assert!(text.contains("Status::unimplemented"), "{handler}: {text}");
     }
     assert!(after.contains_key(Path::new("proto/google/api/annotations.proto")));
+    // The managed API.md lists the new rpcs; the README (the user's) is as it was.
+    let api = &after[Path::new("API.md")];
+    for row in [
+        "| `rpc SayHello(greeter.v1.HelloRequest) returns (greeter.v1.HelloReply)` | `src/handlers/greeter/say_hello.rs` |",
+        "| `rpc Converse(stream greeter.v1.HelloRequest) returns (stream greeter.v1.HelloReply)` | `src/handlers/greeter/converse.rs` |",
+        "| `rpc UploadNames(stream greeter.v1.UploadNamesRequest) returns (google.protobuf.Empty)` | `src/handlers/greeter/upload_names.rs` |",
+    ] {
+        assert!(api.contains(row), "{row} in\n{api}");
+    }
+    assert!(!before[Path::new("API.md")].contains("Converse"));
 }
 
 #[test]
