@@ -104,6 +104,60 @@ where
     }
 }
 
+/// The `fmt` layer's event format for human-readable lines: tracing-subscriber's full
+/// format, then — inside a request — the `trace_id` and `span_id` that JSON lines carry,
+/// so that a line read on a terminal can be looked up in Zipkin.
+#[derive(Debug)]
+pub struct PrettyLines {
+    inner: tracing_subscriber::fmt::format::Format,
+    ansi: bool,
+}
+
+impl PrettyLines {
+    /// With ANSI colours or without.
+    #[must_use]
+    pub fn new(ansi: bool) -> Self {
+        Self {
+            inner: tracing_subscriber::fmt::format::Format::default().with_ansi(ansi),
+            ansi,
+        }
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for PrettyLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let ids = opentelemetry::Context::map_current(|context| {
+            let span = context.span();
+            let ids = span.span_context();
+            ids.is_valid().then(|| (ids.trace_id(), ids.span_id()))
+        });
+        let Some((trace_id, span_id)) = ids else {
+            return self.inner.format_event(ctx, writer, event);
+        };
+        let mut line = String::with_capacity(256);
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
+        let line = line.strip_suffix('\n').unwrap_or(&line);
+        if self.ansi {
+            writeln!(
+                writer,
+                "{line} \x1b[2mtrace_id\x1b[0m={trace_id} \x1b[2mspan_id\x1b[0m={span_id}"
+            )
+        } else {
+            writeln!(writer, "{line} trace_id={trace_id} span_id={span_id}")
+        }
+    }
+}
+
 /// `{"timestamp":…,"level":…,"target":…`
 fn push_head(line: &mut Vec<u8>, clock: &mut Clock, now: SystemTime, level: &Level, target: &str) {
     line.extend_from_slice(b"{\"timestamp\":\"");
@@ -580,6 +634,60 @@ mod tests {
 
     fn text(line: &[u8]) -> &str {
         std::str::from_utf8(line).expect("UTF-8")
+    }
+
+    /// The lines `PrettyLines` writes for one event inside `context` and one outside.
+    fn pretty_lines(context: &opentelemetry::Context) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().expect("the buffer").extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .event_format(PrettyLines::new(false))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            {
+                let _attached = context.clone().attach();
+                tracing::info!(answer = 42, "inside");
+            }
+            tracing::info!("outside");
+        });
+        let bytes = buffer.0.lock().expect("the buffer").clone();
+        String::from_utf8(bytes).expect("UTF-8")
+    }
+
+    #[test]
+    fn human_readable_lines_inside_a_request_end_with_its_ids() {
+        use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+        let context = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").expect("a trace id"),
+            SpanId::from_hex("00f067aa0ba902b7").expect("a span id"),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        ));
+        let text = pretty_lines(&context);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].ends_with(
+                "inside answer=42 trace_id=4bf92f3577b34da6a3ce929d0e0e4736 span_id=00f067aa0ba902b7"
+            ),
+            "{text}"
+        );
+        assert!(lines[0].contains(" INFO "), "{text}");
+        assert!(lines[1].ends_with("outside"), "{text}");
+        assert!(!lines[1].contains("trace_id"), "{text}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! optionally to a daily-rotated JSON file, and `tracing` spans to OpenTelemetry.
 //!
 //! Every layer has its own filter, so `tracing`'s per-callsite cache keeps disabled
-//! events nearly free. JSON lines carry the `trace_id` and `span_id` of the current
-//! OpenTelemetry context: every event logged while a request is handled has them.
+//! events nearly free. JSON lines, and human-readable lines at their end, carry the
+//! `trace_id` and `span_id` of the current OpenTelemetry context: every event logged
+//! while a request is handled has them.
 
 use std::io::IsTerminal as _;
 
@@ -20,7 +21,7 @@ use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
 use tracing_subscriber::{EnvFilter, Layer as _};
 
 use super::config::{Config, LogConfig, LogFormat};
-use super::log_format::{DirectJson, JsonLines};
+use super::log_format::{DirectJson, JsonLines, PrettyLines};
 use super::log_writer::{BatchWriter, FlushGuard};
 use super::otel::{self, RequestTracer};
 
@@ -100,9 +101,11 @@ impl Telemetry {
         let (console, console_guard) = BatchWriter::spawn("log-console", std::io::stdout())
             .context("cannot start the console log writer")?;
         let pretty = (log.format == LogFormat::Pretty).then(|| {
+            let ansi = std::io::stdout().is_terminal();
             tracing_subscriber::fmt::layer()
+                .event_format(PrettyLines::new(ansi))
                 .with_writer(console.clone())
-                .with_ansi(std::io::stdout().is_terminal())
+                .with_ansi(ansi)
                 .with_filter(log_filter(log))
         });
         // Every sink writes JSON: the access log may write to them directly, when the
