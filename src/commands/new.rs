@@ -210,7 +210,7 @@ fn enclosing_project(root: &Path) -> anyhow::Result<Option<PathBuf>> {
         .map(Path::to_owned))
 }
 
-/// `46 files and 1 proto`: the files are those `svcgen check` counts (svcgen.lock lists
+/// `49 files and 1 proto`: the files are those `svcgen check` counts (svcgen.lock lists
 /// them), the protos those copied under `proto/`; and how many were there already.
 fn counts(plan: &Plan) -> String {
     let protos = plan
