@@ -1,8 +1,10 @@
 {#- Included by service/tests/grpc.rs and greeter/tests_grpc.rs. #}
 {% raw %}
-/// The services reflection `version` lists, asking on `channel`.
-macro_rules! listed_services {
-    ($version:ident, $channel:expr) => {{
+/// The one answer of reflection `version` on `channel` to `MessageRequest::$request`:
+/// `$then`, with the `MessageResponse::$response` it must be bound to `$answer`.
+macro_rules! reflect {
+    ($version:ident, $channel:expr, $request:ident($argument:expr),
+     $response:ident($answer:ident) => $then:expr) => {{
         use tonic_reflection::pb::$version::server_reflection_client::ServerReflectionClient;
         use tonic_reflection::pb::$version::server_reflection_request::MessageRequest;
         use tonic_reflection::pb::$version::server_reflection_response::MessageResponse;
@@ -10,7 +12,7 @@ macro_rules! listed_services {
 
         let request = ServerReflectionRequest {
             host: String::new(),
-            message_request: Some(MessageRequest::ListServices(String::new())),
+            message_request: Some(MessageRequest::$request($argument)),
         };
         let response = ServerReflectionClient::new($channel)
             .server_reflection_info(tokio_stream::iter([request]))
@@ -22,14 +24,21 @@ macro_rules! listed_services {
             .expect("a response")
             .expect("one response");
         match response.message_response {
-            Some(MessageResponse::ListServicesResponse(list)) => list
-                .service
-                .into_iter()
-                .map(|service| service.name)
-                .collect::<std::collections::BTreeSet<_>>(),
-            other => panic!("not a list of services: {other:?}"),
+            Some(MessageResponse::$response($answer)) => $then,
+            other => panic!("not a {}: {other:?}", stringify!($response)),
         }
     }};
+}
+
+/// The services reflection `version` lists, asking on `channel`.
+macro_rules! listed_services {
+    ($version:ident, $channel:expr) => {
+        reflect!($version, $channel, ListServices(String::new()), ListServicesResponse(list) => list
+            .service
+            .into_iter()
+            .map(|service| service.name)
+            .collect::<std::collections::BTreeSet<_>>())
+    };
 }
 {%- endraw %}
 
@@ -49,28 +58,10 @@ async fn assert_reflection_describes_every_service(channel: tonic::transport::Ch
     assert_eq!(listed_services!(v1alpha, channel.clone()), expected);
 
     // What `grpcurl … grpc.health.v1.Health/Check` asks first.
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
-    let request = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::FileContainingSymbol(
-            "grpc.health.v1.Health".to_owned(),
-        )),
-    };
-    let response = ServerReflectionClient::new(channel)
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .expect("ServerReflectionInfo")
-        .into_inner()
-        .message()
-        .await
-        .expect("a response")
-        .expect("one response");
-    let Some(MessageResponse::FileDescriptorResponse(files)) = response.message_response else {
-        panic!("no descriptor of grpc.health.v1.Health: {response:?}");
-    };
+    let files = reflect!(
+        v1, channel, FileContainingSymbol("grpc.health.v1.Health".to_owned()),
+        FileDescriptorResponse(files) => files
+    );
     let names: Vec<String> = files
         .file_descriptor_proto
         .iter()
