@@ -30,7 +30,11 @@ pub async fn say_hello(
 }
 RS
 (cd "$work/demo" && cargo build --release --quiet)
-(cd "$repo/bench/bare-greeter" && cargo build --release --quiet)
+# The bare greeter twice: with the system allocator (the baseline), and with mimalloc
+# like a generated service (to tell the middleware's cost from the allocator's gain).
+(cd "$repo/bench/bare-greeter" && cargo build --release --quiet --features mimalloc &&
+  cp "$CARGO_TARGET_DIR/release/bare-greeter" "$CARGO_TARGET_DIR/release/bare-greeter-mimalloc" &&
+  cargo build --release --quiet)
 
 # A Zipkin collector that accepts every batch.
 cat > "$work/collector.py" <<'PY'
@@ -60,6 +64,7 @@ wait_for_port() {
 # warn: the middleware without its log line.
 demo="$CARGO_TARGET_DIR/release/demo"
 bare="$CARGO_TARGET_DIR/release/bare-greeter"
+bare_mimalloc="$CARGO_TARGET_DIR/release/bare-greeter-mimalloc"
 common=(APP_ENV=production APP__SERVER__GRPC_ADDR=127.0.0.1:$port APP__SERVER__HTTP_ADDR=127.0.0.1:0
         APP__TRACING__ZIPKIN_ENDPOINT=http://127.0.0.1:9411/api/v2/spans)
 configs=(
@@ -95,6 +100,9 @@ for name, values in runs.items():
         line += f"  best {max(values):9.0f}  {max(values) / best:.3f}x"
         paired = [r[name] / r["bare"] for r in rounds if name in r]
         line += f"  paired {statistics.median(paired):.3f}x"
+    if "bare_mimalloc" in runs:
+        # Like with like: the middleware's own cost, both on mimalloc.
+        line += f"  {median / statistics.median(runs['bare_mimalloc']):.3f}x bare_mimalloc"
     print(f"{line}  (runs: {', '.join(f'{v:.0f}' for v in values)})")
 PY
 }

@@ -32,6 +32,7 @@ count() { # name, then env settings and the server command
 callgrind=(valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.NAME.%p")
 {
   count bare "${callgrind[@]/NAME/bare}" "$bare" "127.0.0.1:$port"
+  count bare_mimalloc "${callgrind[@]/NAME/bare_mimalloc}" "$bare_mimalloc" "127.0.0.1:$port"
   for config in "${configs[@]}"; do
     read -r name settings <<< "$config"
     # shellcheck disable=SC2086

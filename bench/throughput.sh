@@ -27,6 +27,7 @@ run() { # name, then the server command
 
 for round in $(seq "$rounds"); do
   run bare "$bare" "127.0.0.1:$port"
+  run bare_mimalloc "$bare_mimalloc" "127.0.0.1:$port"
   for config in "${configs[@]}"; do
     read -r name settings <<< "$config"
     # shellcheck disable=SC2086

@@ -2,6 +2,10 @@
 
 use tonic::{Request, Response, Status};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod pb {
     tonic::include_proto!("greeter.v1");
 }

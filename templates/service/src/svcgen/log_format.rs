@@ -391,13 +391,23 @@ fn put_digits(slot: &mut [u8], mut value: u64) {
     }
 }
 
+/// The two lowercase hexadecimal digits of every byte.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = [HEX[byte >> 4], HEX[byte & 0xf]];
+        byte += 1;
+    }
+    table
+};
+
 /// Appends `bytes` in lowercase hexadecimal (trace and span ids: at most 16 bytes).
 pub fn push_hex(line: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut text = [0; 32];
-    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(byte >> 4)];
-        pair[1] = HEX[usize::from(byte & 0xf)];
+    for (pair, &byte) in text.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
     line.extend_from_slice(&text[..2 * bytes.len().min(16)]);
 }
@@ -438,21 +448,18 @@ fn push_escaped(line: &mut Vec<u8>, text: &str) {
     line.extend_from_slice(&bytes[start..]);
 }
 
-/// Whether a byte of `bytes` needs escaping, tested a word at a time.
+/// Whether a byte of `bytes` needs escaping, tested a word at a time (the last word
+/// overlapping the one before it, rather than copied into a padded one).
 fn any_needs_escape(bytes: &[u8]) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    for word in &mut words {
-        if let Ok(word) = <[u8; 8]>::try_from(word)
-            && may_need_escape(u64::from_le_bytes(word))
-        {
-            return true;
-        }
+    let word = |at: usize| {
+        let mut word = [0; 8];
+        word.copy_from_slice(&bytes[at..at + 8]);
+        may_need_escape(u64::from_le_bytes(word))
+    };
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&byte| needs_escape(byte));
     }
-    let rest = words.remainder();
-    // The last bytes, padded with spaces (which need no escaping) to a word.
-    let mut word = [b' '; 8];
-    word[..rest.len()].copy_from_slice(rest);
-    may_need_escape(u64::from_le_bytes(word))
+    (0..bytes.len() / 8).any(|index| word(index * 8)) || word(bytes.len() - 8)
 }
 
 /// Whether one of the eight bytes of `word` may need escaping: exact for control
@@ -551,13 +558,12 @@ fn put_ipv4(slot: &mut [u8], ip: Ipv4Addr) -> usize {
 
 /// Appends `value` in decimal, without `fmt`.
 pub fn push_u64(line: &mut Vec<u8>, value: u64) {
-    let mut digits = [0; 20];
-    let len = put_decimal(&mut digits, value);
-    line.extend_from_slice(&digits[..len]);
+    line.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// Writes `value` in decimal at the start of `slot` (which must have room: 20 bytes
-/// for any `u64`) and returns how many bytes it took.
+/// for any `u64`) and returns how many bytes it took. For the short numbers of
+/// addresses (octets, ports), where a digit at a time is quicker than `itoa` and a copy.
 fn put_decimal(slot: &mut [u8], value: u64) -> usize {
     let len = value.checked_ilog10().map_or(1, |log| log as usize + 1);
     let mut rest = value;

@@ -20,7 +20,7 @@ use tonic::Code;
 use tower::{Layer, Service};
 
 use super::access_log::{self, Entry, Outcome, Protocol, Route};
-use super::otel::{Decision, RequestTracer, RequestTracing};
+use super::otel::{Decision, RequestTracer, RequestTracing, start_sampled};
 
 /// Observes every request of one server: tracing and access log.
 #[derive(Debug, Clone)]
@@ -270,13 +270,13 @@ fn server_span(
     let span = tracing::dispatcher::get_default(|dispatch| {
         let tracer = &dispatch.downcast_ref::<RequestTracer>()?.0;
         let (name, attributes) = parts.take()?;
-        Some(
+        Some(start_sampled(|| {
             tracer
                 .span_builder(name)
                 .with_kind(SpanKind::Server)
                 .with_attributes(attributes)
-                .start_with_context(tracer, &parent),
-        )
+                .start_with_context(tracer, &parent)
+        }))
     });
     match span {
         Some(span) => parent.with_span(span),

@@ -6,6 +6,7 @@
 //! gets no OpenTelemetry span at all, only a context holding its trace id (so its logs
 //! still carry `trace_id`/`span_id` and a downstream call can continue the trace).
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,12 +134,29 @@ pub struct RequestTracer(pub SdkTracer);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RequestTracer {}
 
-/// Marks a request context whose sampling was decided (positively) by [`RequestTracing`].
-#[derive(Debug, Clone, Copy)]
-struct SampledUpFront;
+thread_local! {
+    /// Set while the request layer starts the SERVER span of a request that
+    /// [`RequestTracing::decide`] sampled: see [`start_sampled`].
+    static SAMPLED_UP_FRONT: Cell<bool> = const { Cell::new(false) };
+}
 
-/// `ParentBased(TraceIdRatioBased(ratio))`, except that a root span whose parent context
-/// carries the [`SampledUpFront`] mark is sampled: the request layer already drew it.
+/// Runs `start`, which starts the SERVER span of a request [`RequestTracing::decide`]
+/// sampled, telling the sampler that the ratio was drawn already. A flag of the thread
+/// rather than a mark in the parent context, which would cost an allocation per request.
+pub fn start_sampled<T>(start: impl FnOnce() -> T) -> T {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SAMPLED_UP_FRONT.set(false);
+        }
+    }
+    SAMPLED_UP_FRONT.set(true);
+    let _reset = Reset;
+    start()
+}
+
+/// `ParentBased(TraceIdRatioBased(ratio))`, except that a root span started inside
+/// [`start_sampled`] is sampled: the request layer already drew it.
 #[derive(Debug, Clone)]
 struct UpFrontSampler {
     inner: Sampler,
@@ -162,10 +180,7 @@ impl ShouldSample for UpFrontSampler {
         attributes: &[KeyValue],
         links: &[Link],
     ) -> SamplingResult {
-        if let Some(parent) = parent_context
-            && !parent.has_active_span()
-            && parent.get::<SampledUpFront>().is_some()
-        {
+        if SAMPLED_UP_FRONT.get() && parent_context.is_none_or(|parent| !parent.has_active_span()) {
             return SamplingResult {
                 decision: SamplingDecision::RecordAndSample,
                 attributes: Vec::new(),
@@ -300,11 +315,7 @@ impl RequestTracing {
                 &[],
             );
             if sampled.decision == SamplingDecision::RecordAndSample {
-                return Decision::Record(if remote.is_valid() {
-                    parent
-                } else {
-                    parent.with_value(SampledUpFront)
-                });
+                return Decision::Record(parent);
             }
         }
         let local = SpanContext::new(
