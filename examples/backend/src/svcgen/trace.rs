@@ -84,24 +84,11 @@ pub fn current_span_id() -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use opentelemetry::trace::{TraceContextExt as _, Tracer as _, TracerProvider as _};
-    use opentelemetry_sdk::error::OTelSdkResult;
-    use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+    use opentelemetry_sdk::trace::SdkTracerProvider;
 
+    use super::super::otel::testing::Recorded;
     use super::*;
-
-    /// Keeps the exported spans for the test to read.
-    #[derive(Debug, Clone, Default)]
-    struct Recorded(Arc<Mutex<Vec<SpanData>>>);
-
-    impl SpanExporter for Recorded {
-        async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-            self.0.lock().expect("the recorded spans").extend(batch);
-            Ok(())
-        }
-    }
 
     #[test]
     fn an_error_is_recorded_on_the_request_span_when_no_tracing_span_is_current() {
@@ -116,7 +103,7 @@ mod tests {
             record_error("no rows");
         }
         context.span().end();
-        let spans = recorded.0.lock().expect("the recorded spans");
+        let spans = recorded.spans();
         assert_eq!(spans.len(), 1);
         assert_eq!(spans[0].status, Status::error("no rows"));
         assert!(

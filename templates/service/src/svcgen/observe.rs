@@ -15,12 +15,12 @@ use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderName, Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{SpanKind, SpanRef, Status, TraceContextExt as _, Tracer as _};
+use opentelemetry::trace::{SpanRef, Status, TraceContextExt as _, TraceId};
 use tonic::Code;
 use tower::{Layer, Service};
 
 use super::access_log::{self, Entry, Outcome, Protocol, Route};
-use super::otel::{Decision, RequestTracer, RequestTracing, start_sampled};
+use super::otel::{Decision, RequestTracer, RequestTracing};
 
 /// Observes every request of one server: tracing and access log.
 #[derive(Debug, Clone)]
@@ -79,7 +79,9 @@ where
             started: Instant::now(),
         };
         let context = match self.tracing.decide(request.headers(), entry.route.as_str()) {
-            Decision::Record(parent) => server_span(self.protocol, &entry, parent),
+            Decision::Record(parent, trace_id) => {
+                server_span(self.protocol, &entry, parent, trace_id)
+            }
             Decision::Skip(context) => context,
         };
         // The inner services only build their futures here; the request's code runs when
@@ -221,16 +223,17 @@ fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
         .map(|info| info.0)
 }
 
-/// Starts the SERVER span of a sampled request (OpenTelemetry semantic conventions) as
-/// a child of `parent`, with the pipeline's tracer, and returns the context holding it.
+/// Starts the SERVER span of a sampled request (OpenTelemetry semantic conventions) in
+/// the trace `trace_id`, as a child of `parent`, and returns the context holding it.
 ///
-/// Built with the OpenTelemetry SDK directly, not as a `tracing` span: the handlers'
-/// own `tracing` spans still become its children (tracing-opentelemetry takes the
-/// current OpenTelemetry context as their parent), at a fraction of the cost.
+/// Built by the request layer itself ([`super::otel::ServerSpans`]), not as a `tracing`
+/// span: the handlers' own `tracing` spans still become its children (tracing-opentelemetry
+/// takes the current OpenTelemetry context as their parent), at a fraction of the cost.
 fn server_span(
     protocol: Protocol,
     entry: &Entry,
     parent: opentelemetry::Context,
+    trace_id: TraceId,
 ) -> opentelemetry::Context {
     let mut attributes = Vec::with_capacity(8);
     let name: Cow<'static, str> = match (protocol, &entry.route) {
@@ -268,15 +271,9 @@ fn server_span(
     }
     let mut parts = Some((name, attributes));
     let span = tracing::dispatcher::get_default(|dispatch| {
-        let tracer = &dispatch.downcast_ref::<RequestTracer>()?.0;
+        let spans = &dispatch.downcast_ref::<RequestTracer>()?.0;
         let (name, attributes) = parts.take()?;
-        Some(start_sampled(|| {
-            tracer
-                .span_builder(name)
-                .with_kind(SpanKind::Server)
-                .with_attributes(attributes)
-                .start_with_context(tracer, &parent)
-        }))
+        Some(spans.start(name, attributes, &parent, trace_id))
     });
     match span {
         Some(span) => parent.with_span(span),

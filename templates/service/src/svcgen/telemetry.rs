@@ -72,10 +72,11 @@ impl Telemetry {
         if let Err(problem) = super::config::check_directives(&log.level) {
             anyhow::bail!("log.level = {:?}: {problem}", log.level);
         }
-        let provider = if config.tracing.enabled {
-            Some(otel::provider(&config.tracing)?)
+        let (provider, server_spans) = if config.tracing.enabled {
+            let (provider, server_spans) = otel::provider(&config.tracing)?;
+            (Some(provider), Some(server_spans))
         } else {
-            None
+            (None, None)
         };
         let (file_writer, file_guard) = match &log.file {
             Some(file) => {
@@ -136,9 +137,9 @@ impl Telemetry {
                 .with_writer(writer)
                 .with_filter(log_filter(log))
         });
-        let spans = provider.as_ref().map(|provider| {
+        let spans = provider.as_ref().zip(server_spans.as_ref()).map(|(provider, server_spans)| {
             tracing_opentelemetry::layer()
-                .with_tracer(provider.tracer(config.tracing.service_name.clone()))
+                .with_tracer(provider.tracer_with_scope(server_spans.scope().clone()))
                 .with_location(false)
                 .with_threads(false)
                 .with_target(false)
@@ -148,10 +149,8 @@ impl Telemetry {
                 })
         });
         // The request layer's SERVER spans; like `direct`, a layer that sees nothing.
-        let request_tracer = provider.as_ref().map(|provider| {
-            RequestTracer(provider.tracer(config.tracing.service_name.clone()))
-                .with_filter(LevelFilter::OFF)
-        });
+        let request_tracer = server_spans
+            .map(|server_spans| RequestTracer(server_spans).with_filter(LevelFilter::OFF));
         let subscriber = tracing_subscriber::registry()
             .with(request_tracer)
             .with(direct)
