@@ -629,7 +629,7 @@ mod tests {
     }
 
     #[test]
-    fn a_server_span_status_never_goes_down_and_a_root_has_no_parent() {
+    fn a_server_span_keeps_the_sdk_limits_its_status_never_goes_down_and_a_root_has_no_parent() {
         let recorded = Recorded::default();
         let spans = ServerSpans {
             processor: Arc::new(BatchSpanProcessor::builder(recorded.clone()).build()),
@@ -637,6 +637,10 @@ mod tests {
         };
         let trace_id = RandomIdGenerator::default().new_trace_id();
         let mut span = spans.start("root".into(), Vec::new(), &Context::new(), trace_id);
+        for index in 0..=MAX_ITEMS {
+            span.set_attribute(KeyValue::new(format!("key.{index}"), 1_i64));
+            span.add_event("event", Vec::new());
+        }
         span.set_status(Status::error("first"));
         span.set_status(Status::Unset);
         span.set_status(Status::Ok);
@@ -647,6 +651,11 @@ mod tests {
         let exported = recorded.spans();
         assert_eq!(exported.len(), 1, "{exported:?}");
         assert_eq!(exported[0].status, Status::Ok);
+        // The SDK's limits: 128 of each kept, the rest counted.
+        assert_eq!(exported[0].attributes.len(), MAX_ITEMS);
+        assert_eq!(exported[0].dropped_attributes_count, 1);
+        assert_eq!(exported[0].events.events.len(), MAX_ITEMS);
+        assert_eq!(exported[0].events.dropped_count, 1);
         assert_eq!(exported[0].parent_span_id, SpanId::INVALID);
         assert_eq!(exported[0].span_context.trace_id(), trace_id);
     }
