@@ -154,13 +154,15 @@ impl Telemetry {
         // The request layer's SERVER spans; like `direct`, a layer that sees nothing.
         let request_tracer = server_spans
             .map(|server_spans| RequestTracer(server_spans).with_filter(LevelFilter::OFF));
+        // The layers the request layer looks up (`Dispatch::downcast_ref`, twice per
+        // request) go last: a lookup starts at the outermost layer.
         let subscriber = tracing_subscriber::registry()
-            .with(request_tracer)
-            .with(direct)
             .with(pretty)
             .with(json)
             .with(file)
-            .with(spans);
+            .with(spans)
+            .with(direct)
+            .with(request_tracer);
         Ok(Self {
             dispatch: tracing::Dispatch::new(subscriber),
             provider,

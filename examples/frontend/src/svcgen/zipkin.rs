@@ -22,7 +22,7 @@ use super::log_format::{push_hex, push_json_str, push_u64};
 pub struct Exporter {
     client: reqwest::blocking::Client,
     endpoint: String,
-    service_name: String,
+    constants: Constants,
 }
 
 impl Exporter {
@@ -35,7 +35,7 @@ impl Exporter {
         Ok(Self {
             client: super::otel::blocking_http_client(timeout)?,
             endpoint: endpoint.to_owned(),
-            service_name: service_name.to_owned(),
+            constants: Constants::new(service_name),
         })
     }
 
@@ -66,16 +66,43 @@ impl SpanExporter for Exporter {
             if index > 0 {
                 body.push(b',');
             }
-            push_span(&mut body, span, &self.service_name);
+            push_span(&mut body, span, &self.constants);
         }
         body.push(b']');
         self.post(body)
     }
 }
 
+/// What every span of the service repeats, in JSON, written once.
+#[derive(Debug)]
+pub struct Constants {
+    service_name: String,
+    /// `,"localEndpoint":{"serviceName":…}`
+    local_endpoint: Vec<u8>,
+    /// `"otel.scope.name":…` for the service's own scope, named after it.
+    scope_tag: Vec<u8>,
+}
+
+impl Constants {
+    /// The constants of the spans of `service_name`.
+    #[must_use]
+    pub fn new(service_name: &str) -> Self {
+        let mut local_endpoint = b",\"localEndpoint\":{\"serviceName\":".to_vec();
+        push_json_str(&mut local_endpoint, service_name);
+        local_endpoint.push(b'}');
+        let mut scope_tag = b"\"otel.scope.name\":".to_vec();
+        push_json_str(&mut scope_tag, service_name);
+        Self {
+            service_name: service_name.to_owned(),
+            local_endpoint,
+            scope_tag,
+        }
+    }
+}
+
 /// Appends `span` as a span of the Zipkin v2 model (`zipkin2-api.yaml`, `Span`):
 /// written straight into the request body, since every sampled request makes one.
-pub fn push_span(body: &mut Vec<u8>, span: &SpanData, service_name: &str) {
+pub fn push_span(body: &mut Vec<u8>, span: &SpanData, constants: &Constants) {
     let context = &span.span_context;
     let timestamp = micros(span.start_time);
     let duration = micros(span.end_time).saturating_sub(timestamp).max(1);
@@ -100,9 +127,7 @@ pub fn push_span(body: &mut Vec<u8>, span: &SpanData, service_name: &str) {
     push_u64(body, timestamp);
     body.extend_from_slice(b",\"duration\":");
     push_u64(body, duration);
-    body.extend_from_slice(b",\"localEndpoint\":{\"serviceName\":");
-    push_json_str(body, service_name);
-    body.push(b'}');
+    body.extend_from_slice(&constants.local_endpoint);
     let attribute = |key: &str| {
         span.attributes
             .iter()
@@ -142,7 +167,10 @@ pub fn push_span(body: &mut Vec<u8>, span: &SpanData, service_name: &str) {
         Status::Unset => {}
     }
     let scope = span.instrumentation_scope.name();
-    if !scope.is_empty() {
+    if scope == constants.service_name {
+        tags.separate();
+        tags.body.extend_from_slice(&constants.scope_tag);
+    } else if !scope.is_empty() {
         tags.push_str("otel.scope.name", scope);
     }
     body.extend_from_slice(b"}}");
@@ -155,11 +183,16 @@ struct Tags<'a> {
 }
 
 impl Tags<'_> {
-    fn key(&mut self, key: &str) {
+    /// A `,` unless this is the first tag.
+    fn separate(&mut self) {
         if !self.empty {
             self.body.push(b',');
         }
         self.empty = false;
+    }
+
+    fn key(&mut self, key: &str) {
+        self.separate();
         push_json_str(self.body, key);
         self.body.push(b':');
     }
@@ -281,7 +314,7 @@ mod tests {
 
     fn json(span: &SpanData) -> serde_json::Value {
         let mut body = Vec::new();
-        push_span(&mut body, span, "demo");
+        push_span(&mut body, span, &Constants::new("demo"));
         serde_json::from_slice(&body).expect("valid JSON")
     }
 
@@ -312,6 +345,20 @@ mod tests {
             },
         });
         assert_eq!(written, expected);
+    }
+
+    #[test]
+    fn a_scope_other_than_the_service_is_named_too() {
+        let mut body = Vec::new();
+        push_span(
+            &mut body,
+            &span(SpanId::INVALID, Status::Ok),
+            &Constants::new("other \"service\""),
+        );
+        let written: serde_json::Value = serde_json::from_slice(&body).expect("valid JSON");
+        assert_eq!(written["localEndpoint"]["serviceName"], "other \"service\"");
+        assert_eq!(written["tags"]["otel.scope.name"], "demo");
+        assert_eq!(written["tags"]["otel.status_code"], "OK");
     }
 
     #[test]
