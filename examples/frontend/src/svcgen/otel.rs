@@ -568,13 +568,19 @@ mod tests {
     use super::testing::Recorded;
     use super::*;
 
-    #[test]
-    fn a_server_span_is_exported_once_as_a_child_of_the_caller_with_what_was_recorded() {
+    /// SERVER spans that end into a batch processor exporting to `Recorded`.
+    fn recorded_server_spans() -> (Recorded, ServerSpans) {
         let recorded = Recorded::default();
         let spans = ServerSpans {
             processor: Arc::new(BatchSpanProcessor::builder(recorded.clone()).build()),
             scope: InstrumentationScope::builder("demo").build(),
         };
+        (recorded, spans)
+    }
+
+    #[test]
+    fn a_server_span_is_exported_once_as_a_child_of_the_caller_with_what_was_recorded() {
+        let (recorded, spans) = recorded_server_spans();
         let caller = SpanContext::new(
             TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
             SpanId::from_hex("00f067aa0ba902b7").unwrap(),
@@ -641,11 +647,7 @@ mod tests {
 
     #[test]
     fn a_server_span_keeps_the_sdk_limits_its_status_never_goes_down_and_a_root_has_no_parent() {
-        let recorded = Recorded::default();
-        let spans = ServerSpans {
-            processor: Arc::new(BatchSpanProcessor::builder(recorded.clone()).build()),
-            scope: InstrumentationScope::builder("demo").build(),
-        };
+        let (recorded, spans) = recorded_server_spans();
         let trace_id = RandomIdGenerator::default().new_trace_id();
         let mut span = spans.start("root".into(), Vec::new(), &Context::new(), trace_id);
         for index in 0..=MAX_ITEMS {

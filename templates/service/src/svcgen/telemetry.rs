@@ -72,11 +72,11 @@ impl Telemetry {
         if let Err(problem) = super::config::check_directives(&log.level) {
             anyhow::bail!("log.level = {:?}: {problem}", log.level);
         }
-        let (provider, server_spans) = if config.tracing.enabled {
-            let (provider, server_spans) = otel::provider(&config.tracing)?;
-            (Some(provider), Some(server_spans))
+        // The tracer provider, and the request layer's way to its batch processor.
+        let tracing = if config.tracing.enabled {
+            Some(otel::provider(&config.tracing)?)
         } else {
-            (None, None)
+            None
         };
         let (file_writer, file_guard) = match &log.file {
             Some(file) => {
@@ -137,7 +137,7 @@ impl Telemetry {
                 .with_writer(writer)
                 .with_filter(log_filter(log))
         });
-        let spans = provider.as_ref().zip(server_spans.as_ref()).map(|(provider, server_spans)| {
+        let spans = tracing.as_ref().map(|(provider, server_spans)| {
             tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer_with_scope(server_spans.scope().clone()))
                 .with_location(false)
@@ -149,8 +149,9 @@ impl Telemetry {
                 })
         });
         // The request layer's SERVER spans; like `direct`, a layer that sees nothing.
-        let request_tracer = server_spans
-            .map(|server_spans| RequestTracer(server_spans).with_filter(LevelFilter::OFF));
+        let request_tracer = tracing.as_ref().map(|(_, server_spans)| {
+            RequestTracer(server_spans.clone()).with_filter(LevelFilter::OFF)
+        });
         // The layers the request layer looks up (`Dispatch::downcast_ref`, twice per
         // request) go last: a lookup starts at the outermost layer.
         let subscriber = tracing_subscriber::registry()
@@ -162,7 +163,7 @@ impl Telemetry {
             .with(request_tracer);
         Ok(Self {
             dispatch: tracing::Dispatch::new(subscriber),
-            provider,
+            provider: tracing.map(|(provider, _)| provider),
             file_guard,
             console_guard,
         })
