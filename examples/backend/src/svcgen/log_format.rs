@@ -420,9 +420,16 @@ pub fn push_json_str(line: &mut Vec<u8>, text: &str) {
     line.push(b'"');
 }
 
+/// Appends text the caller knows needs no JSON escaping as a JSON string: quoted.
+pub fn push_json_trusted(line: &mut Vec<u8>, text: &str) {
+    line.push(b'"');
+    push_trusted(line, text);
+    line.push(b'"');
+}
+
 /// Appends the JSON escape of `text` (without quotes). Most text has nothing to escape:
 /// that is found eight bytes at a time, and the text copied whole.
-fn push_escaped(line: &mut Vec<u8>, text: &str) {
+pub fn push_escaped(line: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
     if !any_needs_escape(bytes) {
         line.extend_from_slice(bytes);
@@ -541,6 +548,20 @@ pub fn ip_text(ip: IpAddr) -> String {
             String::from_utf8(text[..len].to_vec()).unwrap_or_default()
         }
         IpAddr::V6(ip) => ip.to_string(),
+    }
+}
+
+/// Appends the text of `ip`, which needs no JSON escaping.
+pub fn push_ip(line: &mut Vec<u8>, ip: IpAddr) {
+    match ip {
+        IpAddr::V4(ip) => {
+            let mut text = [0; 15];
+            let len = put_ipv4(&mut text, ip);
+            line.extend_from_slice(&text[..len]);
+        }
+        IpAddr::V6(ip) => {
+            let _ = write!(line, "{ip}");
+        }
     }
 }
 

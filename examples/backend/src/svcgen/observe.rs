@@ -4,7 +4,6 @@
 //! the access line when the response ends — at the end of the body stream, so a
 //! streaming call is logged with the status in its trailers and its full duration.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -20,7 +19,7 @@ use tonic::Code;
 use tower::{Layer, Service};
 
 use super::access_log::{self, Entry, Outcome, Protocol, Route};
-use super::otel::{Decision, RequestTracer, RequestTracing};
+use super::otel::{Decision, RequestTracer, RequestTracing, Served};
 
 /// Observes every request of one server: tracing and access log.
 #[derive(Debug, Clone)]
@@ -229,8 +228,8 @@ fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
         .map(|info| info.0)
 }
 
-/// Starts the SERVER span of a sampled request (OpenTelemetry semantic conventions) in
-/// the trace `trace_id`, as a child of `parent`, and returns the context holding it.
+/// Starts the SERVER span of a sampled request in the trace `trace_id`, as a child of
+/// `parent`, and returns the context holding it.
 ///
 /// Built by the request layer itself ([`super::otel::ServerSpans`]), not as a `tracing`
 /// span: the handlers' own `tracing` spans still become its children (tracing-opentelemetry
@@ -241,45 +240,15 @@ fn server_span(
     parent: opentelemetry::Context,
     trace_id: TraceId,
 ) -> opentelemetry::Context {
-    let mut attributes = Vec::with_capacity(8);
-    let name: Cow<'static, str> = match (protocol, &entry.route) {
-        // A method the service knows: its name, shared rather than copied.
-        (Protocol::Grpc, &Route::Grpc(route)) => {
-            let (service, method) = route.split_once('/').unwrap_or((route, ""));
-            attributes.push(KeyValue::new("rpc.system", "grpc"));
-            attributes.push(KeyValue::new("rpc.service", service));
-            attributes.push(KeyValue::new("rpc.method", method));
-            Cow::Borrowed(route)
-        }
-        (Protocol::Grpc, route) => {
-            let route = route.as_str();
-            let (service, method) = route.split_once('/').unwrap_or((route, ""));
-            attributes.push(KeyValue::new("rpc.system", "grpc"));
-            attributes.push(KeyValue::new("rpc.service", service.to_owned()));
-            attributes.push(KeyValue::new("rpc.method", method.to_owned()));
-            Cow::Owned(route.to_owned())
-        }
-        (Protocol::Http, route) => {
-            attributes.push(KeyValue::new(
-                "http.request.method",
-                entry.method.as_str().to_owned(),
-            ));
-            attributes.push(KeyValue::new("http.route", route.as_str().to_owned()));
-            Cow::Owned(format!("{} {}", entry.method, route.as_str()))
-        }
-    };
-    if let Some(peer) = entry.peer {
-        attributes.push(KeyValue::new(
-            "network.peer.address",
-            super::log_format::ip_text(peer.ip()),
-        ));
-        attributes.push(KeyValue::new("network.peer.port", i64::from(peer.port())));
-    }
-    let mut parts = Some((name, attributes));
     let span = tracing::dispatcher::get_default(|dispatch| {
         let spans = &dispatch.downcast_ref::<RequestTracer>()?.0;
-        let (name, attributes) = parts.take()?;
-        Some(spans.start(name, attributes, &parent, trace_id))
+        let served = Served {
+            protocol,
+            method: entry.method.clone(),
+            route: entry.route.clone(),
+            peer: entry.peer,
+        };
+        Some(spans.start(served, &parent, trace_id))
     });
     match span {
         Some(span) => parent.with_span(span),

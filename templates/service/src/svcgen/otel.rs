@@ -8,6 +8,7 @@
 //! still carry `trace_id`/`span_id` and a downstream call can continue the trace).
 
 use std::borrow::Cow;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -21,7 +22,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_propagator_b3::{B3Encoding, Propagator as B3Propagator};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, IdGenerator as _, RandomIdGenerator, Sampler,
@@ -29,6 +30,7 @@ use opentelemetry_sdk::trace::{
     SpanProcessor,
 };
 
+use super::access_log::{Protocol, Route};
 use super::config::{Propagation, TraceExporter, TracingConfig};
 use super::zipkin;
 
@@ -39,6 +41,10 @@ pub const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Spans waiting for export; beyond this, new spans are dropped (and counted).
 const MAX_QUEUE_SIZE: usize = 2048;
 
+/// Bytes of SERVER spans waiting for export as Zipkin JSON; beyond this, new ones are
+/// dropped (a span is about 600 bytes, unless a handler gave it many events).
+const MAX_QUEUE_BYTES: usize = 4 << 20;
+
 /// Spans sent per export request.
 const MAX_EXPORT_BATCH_SIZE: usize = 512;
 
@@ -47,7 +53,9 @@ const SCHEDULED_DELAY: Duration = Duration::from_secs(2);
 
 /// Builds the tracer provider described by `[tracing]`: a batch span processor with a
 /// bounded queue, exporting from its own thread to Zipkin or OTLP. The request layer's
-/// SERVER spans go to the same processor through the [`ServerSpans`] returned with it.
+/// SERVER spans go through the [`ServerSpans`] returned with it: with OTLP to the same
+/// processor, with Zipkin to a bounded queue of their own, also flushed and shut down
+/// with the provider.
 ///
 /// # Errors
 /// An invalid setting, or an exporter that cannot be built.
@@ -58,16 +66,28 @@ pub fn provider(config: &TracingConfig) -> anyhow::Result<(SdkTracerProvider, Se
         .with_max_export_batch_size(MAX_EXPORT_BATCH_SIZE)
         .with_scheduled_delay(SCHEDULED_DELAY)
         .build();
-    let mut processor = match config.exporter {
+    // With Zipkin, the SERVER spans have a queue of their own (see `ServerSpans`).
+    let (mut processor, queue) = match config.exporter {
         TraceExporter::Zipkin => {
             let exporter = zipkin::Exporter::new(
                 &config.zipkin_endpoint,
                 &config.service_name,
                 EXPORT_TIMEOUT,
             )?;
-            BatchSpanProcessor::builder(exporter)
+            let queue = zipkin::Queue::start(
+                exporter.poster(),
+                &config.service_name,
+                zipkin::Limits {
+                    spans: MAX_QUEUE_SIZE,
+                    bytes: MAX_QUEUE_BYTES,
+                    batch: MAX_EXPORT_BATCH_SIZE,
+                    delay: SCHEDULED_DELAY,
+                },
+            )?;
+            let processor = BatchSpanProcessor::builder(exporter)
                 .with_batch_config(batch)
-                .build()
+                .build();
+            (processor, Some(Arc::new(queue)))
         }
         TraceExporter::Otlp => {
             use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
@@ -79,9 +99,10 @@ pub fn provider(config: &TracingConfig) -> anyhow::Result<(SdkTracerProvider, Se
                 .with_timeout(EXPORT_TIMEOUT)
                 .build()
                 .context("cannot build the OTLP exporter")?;
-            BatchSpanProcessor::builder(exporter)
+            let processor = BatchSpanProcessor::builder(exporter)
                 .with_batch_config(batch)
-                .build()
+                .build();
+            (processor, None)
         }
     };
     let resource = Resource::builder()
@@ -91,20 +112,24 @@ pub fn provider(config: &TracingConfig) -> anyhow::Result<(SdkTracerProvider, Se
     processor.set_resource(&resource);
     let processor = Arc::new(processor);
     let provider = SdkTracerProvider::builder()
-        .with_span_processor(SharedProcessor(Arc::clone(&processor)))
+        .with_span_processor(SharedProcessor {
+            batch: Arc::clone(&processor),
+            queue: queue.clone(),
+        })
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             config.sample_ratio,
         ))))
-        .with_resource(resource)
-        .build();
+        .with_resource(resource);
+    let sink = queue.map_or(Sink::Processor(processor), Sink::Zipkin);
     // The instrumentation scope of every span, named after the service. The name is
     // leaked once per pipeline (a process builds one; tests a few), so that the scope
     // each span carries is a copy of a `&'static str`, not of a `String`.
     let name: &'static str = Box::leak(config.service_name.clone().into_boxed_str());
     let spans = ServerSpans {
-        processor,
+        sink,
         scope: InstrumentationScope::builder(name).build(),
     };
+    let provider = provider.build();
     Ok((provider, spans))
 }
 
@@ -152,19 +177,30 @@ pub struct RequestTracer(pub ServerSpans);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for RequestTracer {}
 
-/// Where the request layer sends the SERVER span of each sampled request: the batch
-/// processor of the pipeline's tracer provider, the one its SDK spans go through (same
-/// queue, same exporter thread, same flush at shutdown).
+/// Where the request layer's SERVER spans go when they end.
 ///
 /// The request layer builds those spans itself ([`ServerSpan`]) rather than with the
 /// SDK's tracer: it has decided the sampling and drawn the trace id already, and knows
-/// the few attributes the span has, so the tracer's sampler, span builder and span
-/// bookkeeping are work done twice (about a third of what a sampled request costs
-/// above an unsampled one; `BENCHMARKS.md` in svcgen).
+/// what the span says (a [`ServerRecord`]: the request's route, method and peer rather
+/// than a list of attributes), so the tracer's sampler, span builder and bookkeeping
+/// would be work done twice. With Zipkin, a span is written as Zipkin JSON when it
+/// ends, while what it holds is still in the processor's cache, into a queue of bytes
+/// that its own thread posts ([`zipkin::Queue`]); the SDK's batch processor would copy
+/// it, move it to its thread and take it apart there, for about twice the cost of the
+/// whole span (`BENCHMARKS.md` in svcgen). With OTLP, it becomes SDK span data and
+/// goes through the SDK's batch processor, as every span of the handlers does.
 #[derive(Debug, Clone)]
 pub struct ServerSpans {
-    processor: Arc<BatchSpanProcessor>,
+    sink: Sink,
     scope: InstrumentationScope,
+}
+
+#[derive(Debug, Clone)]
+enum Sink {
+    /// Written as Zipkin JSON into this queue.
+    Zipkin(Arc<zipkin::Queue>),
+    /// Converted to SDK span data for this batch processor.
+    Processor(Arc<BatchSpanProcessor>),
 }
 
 impl ServerSpans {
@@ -174,16 +210,10 @@ impl ServerSpans {
         &self.scope
     }
 
-    /// Starts the SERVER span `name` of a request with `attributes`, in the trace
-    /// `trace_id`: a child of `parent`'s span when it has one (the caller's), else a root.
+    /// Starts the SERVER span of `request` in the trace `trace_id`: a child of
+    /// `parent`'s span when it has one (the caller's), else a root.
     #[must_use]
-    pub fn start(
-        &self,
-        name: Cow<'static, str>,
-        attributes: Vec<KeyValue>,
-        parent: &Context,
-        trace_id: TraceId,
-    ) -> ServerSpan {
+    pub fn start(&self, request: Served, parent: &Context, trace_id: TraceId) -> ServerSpan {
         let parent = parent.span();
         let parent = parent.span_context();
         let (parent_span_id, parent_span_is_remote, flags, trace_state) = if parent.is_valid() {
@@ -204,37 +234,209 @@ impl ServerSpans {
             trace_state,
         );
         ServerSpan {
-            data: Some(SpanData {
-                span_context: context.clone(),
+            record: Some(ServerRecord {
+                context: context.clone(),
                 parent_span_id,
                 parent_span_is_remote,
-                span_kind: SpanKind::Server,
-                name,
                 start_time: SystemTime::now(),
                 end_time: SystemTime::UNIX_EPOCH,
-                attributes,
+                request,
+                name: None,
+                attributes: Vec::new(),
                 dropped_attributes_count: 0,
                 events: SpanEvents::default(),
                 links: SpanLinks::default(),
                 status: Status::Unset,
-                instrumentation_scope: self.scope.clone(),
             }),
             context,
-            processor: Arc::clone(&self.processor),
+            spans: self.clone(),
+        }
+    }
+}
+
+/// What a SERVER span is about, known when its request arrives.
+#[derive(Debug, Clone)]
+pub struct Served {
+    /// Which server the request came to.
+    pub protocol: Protocol,
+    /// The HTTP method.
+    pub method: http::Method,
+    /// `package.Service/Method` for gRPC, the route template (or path) for HTTP.
+    pub route: Route,
+    /// The client's address, when known.
+    pub peer: Option<SocketAddr>,
+}
+
+impl Served {
+    /// The span's name: `package.Service/Method` for gRPC, `METHOD /route` for HTTP.
+    #[must_use]
+    pub fn name(&self) -> Cow<'static, str> {
+        match (self.protocol, &self.route) {
+            (Protocol::Grpc, &Route::Grpc(route)) => Cow::Borrowed(route),
+            (Protocol::Grpc, route) => Cow::Owned(route.as_str().to_owned()),
+            (Protocol::Http, route) => Cow::Owned(format!("{} {}", self.method, route.as_str())),
+        }
+    }
+
+    /// `(service, method)` of a gRPC request.
+    #[must_use]
+    pub fn rpc(&self) -> (&str, &str) {
+        let route = self.route.as_str();
+        route.split_once('/').unwrap_or((route, ""))
+    }
+
+    /// The attributes this description stands for (OpenTelemetry semantic conventions).
+    #[must_use]
+    pub fn attributes(&self) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(5);
+        match (self.protocol, &self.route) {
+            // A method the service knows: its names shared rather than copied.
+            (Protocol::Grpc, &Route::Grpc(route)) => {
+                let (service, method) = route.split_once('/').unwrap_or((route, ""));
+                attributes.push(KeyValue::new(RPC_SYSTEM, "grpc"));
+                attributes.push(KeyValue::new(RPC_SERVICE, service));
+                attributes.push(KeyValue::new(RPC_METHOD, method));
+            }
+            (Protocol::Grpc, _) => {
+                let (service, method) = self.rpc();
+                attributes.push(KeyValue::new(RPC_SYSTEM, "grpc"));
+                attributes.push(KeyValue::new(RPC_SERVICE, service.to_owned()));
+                attributes.push(KeyValue::new(RPC_METHOD, method.to_owned()));
+            }
+            (Protocol::Http, route) => {
+                attributes.push(KeyValue::new(HTTP_METHOD, self.method.as_str().to_owned()));
+                attributes.push(KeyValue::new(HTTP_ROUTE, route.as_str().to_owned()));
+            }
+        }
+        if let Some(peer) = self.peer {
+            attributes.push(KeyValue::new(
+                PEER_ADDRESS,
+                super::log_format::ip_text(peer.ip()),
+            ));
+            attributes.push(KeyValue::new(PEER_PORT, i64::from(peer.port())));
+        }
+        attributes
+    }
+
+    /// How many attributes [`Served::attributes`] has.
+    #[must_use]
+    pub const fn attribute_count(&self) -> usize {
+        let peer = if self.peer.is_some() { 2 } else { 0 };
+        match self.protocol {
+            Protocol::Grpc => 3 + peer,
+            Protocol::Http => 2 + peer,
+        }
+    }
+
+    /// Whether `key` is one of the keys of [`Served::attributes`].
+    #[must_use]
+    pub fn has_key(&self, key: &str) -> bool {
+        let keys: &[&str] = match self.protocol {
+            Protocol::Grpc => &[RPC_SYSTEM, RPC_SERVICE, RPC_METHOD],
+            Protocol::Http => &[HTTP_METHOD, HTTP_ROUTE],
+        };
+        keys.contains(&key) || (self.peer.is_some() && (key == PEER_ADDRESS || key == PEER_PORT))
+    }
+}
+
+/// Attribute keys of SERVER spans (OpenTelemetry semantic conventions).
+pub const RPC_SYSTEM: &str = "rpc.system";
+/// The gRPC service, `package.Service`.
+pub const RPC_SERVICE: &str = "rpc.service";
+/// The gRPC method.
+pub const RPC_METHOD: &str = "rpc.method";
+/// The HTTP method.
+pub const HTTP_METHOD: &str = "http.request.method";
+/// The HTTP route template.
+pub const HTTP_ROUTE: &str = "http.route";
+/// The client's IP address.
+pub const PEER_ADDRESS: &str = "network.peer.address";
+/// The client's port.
+pub const PEER_PORT: &str = "network.peer.port";
+
+/// A SERVER span as the request layer records it: the request's description
+/// ([`Served`]) in place of the attributes it stands for, and what was set on the span
+/// through the OpenTelemetry API.
+#[derive(Debug, Clone)]
+pub struct ServerRecord {
+    /// The span's own context.
+    pub context: SpanContext,
+    /// The caller's span, or `SpanId::INVALID` for a root.
+    pub parent_span_id: SpanId,
+    /// Whether the parent is the remote caller's span.
+    pub parent_span_is_remote: bool,
+    /// When the request arrived.
+    pub start_time: SystemTime,
+    /// When the response ended.
+    pub end_time: SystemTime,
+    /// What the span is about.
+    pub request: Served,
+    /// A name given with `update_name`, replacing the request's.
+    pub name: Option<Cow<'static, str>>,
+    /// The attributes set on the span (its status code, the handler's): one with a key
+    /// of [`Served::attributes`] replaces that one.
+    pub attributes: Vec<KeyValue>,
+    /// Attributes beyond the limit.
+    pub dropped_attributes_count: u32,
+    /// The span's events.
+    pub events: SpanEvents,
+    /// The span's links.
+    pub links: SpanLinks,
+    /// The span's status.
+    pub status: Status,
+}
+
+impl ServerRecord {
+    /// Whether an attribute set on the span replaces one of the request's.
+    #[must_use]
+    pub fn replaces_request_attributes(&self) -> bool {
+        self.attributes
+            .iter()
+            .any(|attribute| self.request.has_key(attribute.key.as_str()))
+    }
+
+    /// The span as SDK span data, in `scope`.
+    #[must_use]
+    pub fn into_span_data(self, scope: InstrumentationScope) -> SpanData {
+        let mut attributes = self.request.attributes();
+        let known = attributes.len();
+        for attribute in self.attributes {
+            match attributes[..known]
+                .iter_mut()
+                .find(|existing| existing.key == attribute.key)
+            {
+                Some(existing) => *existing = attribute,
+                None => attributes.push(attribute),
+            }
+        }
+        SpanData {
+            span_context: self.context,
+            parent_span_id: self.parent_span_id,
+            parent_span_is_remote: self.parent_span_is_remote,
+            span_kind: SpanKind::Server,
+            name: self.name.unwrap_or_else(|| self.request.name()),
+            start_time: self.start_time,
+            end_time: self.end_time,
+            attributes,
+            dropped_attributes_count: self.dropped_attributes_count,
+            events: self.events,
+            links: self.links,
+            status: self.status,
+            instrumentation_scope: scope,
         }
     }
 }
 
 /// The SERVER span of a sampled request, recording until it ends; then it goes to the
-/// batch processor. Handlers reach it through the OpenTelemetry context (events,
-/// attributes, status: `svcgen::trace::record_error`), and their own spans are its
-/// children. The SDK's span limits apply (128 attributes, events and links).
+/// pipeline's [`ServerSpans`]. Handlers reach it through the OpenTelemetry context
+/// (events, attributes, status: `svcgen::trace::record_error`), and their own spans are
+/// its children. The SDK's span limits apply (128 attributes, events and links).
 #[derive(Debug)]
 pub struct ServerSpan {
     context: SpanContext,
     /// What is recorded so far; `None` once ended.
-    data: Option<SpanData>,
-    processor: Arc<BatchSpanProcessor>,
+    record: Option<ServerRecord>,
+    spans: ServerSpans,
 }
 
 /// The SDK's default span limits.
@@ -249,19 +451,19 @@ impl opentelemetry::trace::Span for ServerSpan {
     ) where
         T: Into<Cow<'static, str>>,
     {
-        if let Some(data) = &mut self.data {
-            if data.events.events.len() < MAX_ITEMS {
+        if let Some(record) = &mut self.record {
+            if record.events.events.len() < MAX_ITEMS {
                 let dropped = attributes.len().saturating_sub(MAX_ITEMS);
                 let mut attributes = attributes;
                 attributes.truncate(MAX_ITEMS);
-                data.events.events.push(Event::new(
+                record.events.events.push(Event::new(
                     name,
                     timestamp,
                     attributes,
                     u32::try_from(dropped).unwrap_or(u32::MAX),
                 ));
             } else {
-                data.events.dropped_count = data.events.dropped_count.saturating_add(1);
+                record.events.dropped_count = record.events.dropped_count.saturating_add(1);
             }
         }
     }
@@ -271,31 +473,31 @@ impl opentelemetry::trace::Span for ServerSpan {
     }
 
     fn is_recording(&self) -> bool {
-        self.data.is_some()
+        self.record.is_some()
     }
 
     fn set_attribute(&mut self, attribute: KeyValue) {
-        if let Some(data) = &mut self.data {
-            if let Some(existing) = data
+        if let Some(record) = &mut self.record {
+            if let Some(existing) = record
                 .attributes
                 .iter_mut()
                 .find(|existing| existing.key == attribute.key)
             {
                 *existing = attribute;
-            } else if data.attributes.len() < MAX_ITEMS {
-                data.attributes.push(attribute);
+            } else if record.attributes.len() + record.request.attribute_count() < MAX_ITEMS {
+                record.attributes.push(attribute);
             } else {
-                data.dropped_attributes_count = data.dropped_attributes_count.saturating_add(1);
+                record.dropped_attributes_count = record.dropped_attributes_count.saturating_add(1);
             }
         }
     }
 
     fn set_status(&mut self, status: Status) {
         // As the SDK does: Ok > Error > Unset, and a status never goes down.
-        if let Some(data) = &mut self.data
-            && status > data.status
+        if let Some(record) = &mut self.record
+            && status > record.status
         {
-            data.status = status;
+            record.status = status;
         }
     }
 
@@ -303,27 +505,32 @@ impl opentelemetry::trace::Span for ServerSpan {
     where
         T: Into<Cow<'static, str>>,
     {
-        if let Some(data) = &mut self.data {
-            data.name = new_name.into();
+        if let Some(record) = &mut self.record {
+            record.name = Some(new_name.into());
         }
     }
 
     fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        if let Some(data) = &mut self.data
+        if let Some(record) = &mut self.record
             && span_context.is_valid()
         {
-            if data.links.links.len() < MAX_ITEMS {
-                data.links.links.push(Link::new(span_context, attributes, 0));
+            if record.links.links.len() < MAX_ITEMS {
+                record.links.links.push(Link::new(span_context, attributes, 0));
             } else {
-                data.links.dropped_count = data.links.dropped_count.saturating_add(1);
+                record.links.dropped_count = record.links.dropped_count.saturating_add(1);
             }
         }
     }
 
     fn end_with_timestamp(&mut self, timestamp: SystemTime) {
-        if let Some(mut data) = self.data.take() {
-            data.end_time = timestamp;
-            self.processor.on_end(data);
+        if let Some(mut record) = self.record.take() {
+            record.end_time = timestamp;
+            match &self.spans.sink {
+                Sink::Zipkin(queue) => queue.push(&record),
+                Sink::Processor(processor) => {
+                    processor.on_end(record.into_span_data(self.spans.scope.clone()));
+                }
+            }
         }
     }
 }
@@ -334,25 +541,49 @@ impl Drop for ServerSpan {
     }
 }
 
-/// The batch processor, shared by the tracer provider and [`ServerSpans`].
+/// The provider's span processor: the batch processor, shared with [`ServerSpans`],
+/// and with Zipkin the SERVER spans' queue, so that the provider's flush and shutdown
+/// export what it holds too. One processor, not two: the SDK gives each of its
+/// processors a copy of every span.
 #[derive(Debug)]
-struct SharedProcessor(Arc<BatchSpanProcessor>);
+struct SharedProcessor {
+    batch: Arc<BatchSpanProcessor>,
+    queue: Option<Arc<zipkin::Queue>>,
+}
 
 impl SpanProcessor for SharedProcessor {
     fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
-        self.0.on_start(span, cx);
+        self.batch.on_start(span, cx);
     }
 
     fn on_end(&self, span: SpanData) {
-        self.0.on_end(span);
+        self.batch.on_end(span);
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
+        let batch = self.batch.force_flush();
+        let queue = self
+            .queue
+            .as_ref()
+            .map_or(Ok(()), |queue| queue.force_flush(EXPORT_TIMEOUT * 2));
+        batch.and(queue)
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
+        // Both at once: each may wait for the collector up to `timeout`.
+        std::thread::scope(|scope| {
+            let queue = self
+                .queue
+                .as_ref()
+                .map(|queue| scope.spawn(move || queue.shutdown(timeout)));
+            let batch = self.batch.shutdown_with_timeout(timeout);
+            let queue = queue.map_or(Ok(()), |queue| {
+                queue.join().unwrap_or_else(|_| {
+                    Err(OTelSdkError::InternalFailure("the span queue panicked".to_owned()))
+                })
+            });
+            batch.and(queue)
+        })
     }
 
     // `set_resource`: given to the processor before it was shared (see `provider`).
@@ -565,10 +796,28 @@ mod tests {
     fn recorded_server_spans() -> (Recorded, ServerSpans) {
         let recorded = Recorded::default();
         let spans = ServerSpans {
-            processor: Arc::new(BatchSpanProcessor::builder(recorded.clone()).build()),
+            sink: Sink::Processor(Arc::new(
+                BatchSpanProcessor::builder(recorded.clone()).build(),
+            )),
             scope: InstrumentationScope::builder("demo").build(),
         };
         (recorded, spans)
+    }
+
+    fn flush(spans: &ServerSpans) {
+        match &spans.sink {
+            Sink::Processor(processor) => processor.force_flush().unwrap(),
+            Sink::Zipkin(_) => unreachable!("recorded spans go to a batch processor"),
+        }
+    }
+
+    fn grpc_call(peer: Option<SocketAddr>) -> Served {
+        Served {
+            protocol: Protocol::Grpc,
+            method: http::Method::POST,
+            route: Route::Grpc("pkg.Svc/Say"),
+            peer,
+        }
     }
 
     #[test]
@@ -583,8 +832,7 @@ mod tests {
         );
         let parent = Context::new().with_remote_span_context(caller.clone());
         let span = spans.start(
-            "pkg.Svc/Say".into(),
-            vec![KeyValue::new("rpc.system", "grpc")],
+            grpc_call(Some("10.0.0.7:50123".parse().unwrap())),
             &parent,
             caller.trace_id(),
         );
@@ -604,7 +852,7 @@ mod tests {
         span.set_attribute(KeyValue::new("late", true));
         span.end();
         drop(context);
-        spans.processor.force_flush().unwrap();
+        flush(&spans);
 
         let exported = recorded.spans();
         assert_eq!(exported.len(), 1, "{exported:?}");
@@ -623,11 +871,16 @@ mod tests {
             "{:?}",
             exported.events
         );
+        // The request's attributes, the one set again replaced in place, then the others.
         assert_eq!(
             exported.attributes,
             [
                 KeyValue::new("rpc.system", "grpc-web"),
-                KeyValue::new("rpc.grpc.status_code", 5_i64)
+                KeyValue::new("rpc.service", "pkg.Svc"),
+                KeyValue::new("rpc.method", "Say"),
+                KeyValue::new("network.peer.address", "10.0.0.7"),
+                KeyValue::new("network.peer.port", 50_123_i64),
+                KeyValue::new("rpc.grpc.status_code", 5_i64),
             ]
         );
         assert!(exported.end_time >= exported.start_time);
@@ -638,7 +891,13 @@ mod tests {
     fn a_server_span_keeps_the_sdk_limits_its_status_never_goes_down_and_a_root_has_no_parent() {
         let (recorded, spans) = recorded_server_spans();
         let trace_id = RandomIdGenerator::default().new_trace_id();
-        let mut span = spans.start("root".into(), Vec::new(), &Context::new(), trace_id);
+        let request = Served {
+            protocol: Protocol::Http,
+            method: http::Method::GET,
+            route: Route::Path(http::uri::PathAndQuery::from_static("/root")),
+            peer: None,
+        };
+        let mut span = spans.start(request, &Context::new(), trace_id);
         for index in 0..=MAX_ITEMS {
             span.set_attribute(KeyValue::new(format!("key.{index}"), 1_i64));
             span.add_event("event", Vec::new());
@@ -649,13 +908,16 @@ mod tests {
         span.set_status(Status::error("after ok"));
         // Dropped without an end: ended then.
         drop(span);
-        spans.processor.force_flush().unwrap();
+        flush(&spans);
         let exported = recorded.spans();
         assert_eq!(exported.len(), 1, "{exported:?}");
+        assert_eq!(exported[0].name, "GET /root");
         assert_eq!(exported[0].status, Status::Ok);
-        // The SDK's limits: 128 of each kept, the rest counted.
+        // The SDK's limits: 128 of each kept (the request's two attributes among
+        // them), the rest counted.
         assert_eq!(exported[0].attributes.len(), MAX_ITEMS);
-        assert_eq!(exported[0].dropped_attributes_count, 1);
+        assert_eq!(exported[0].attributes[0], KeyValue::new("http.request.method", "GET"));
+        assert_eq!(exported[0].dropped_attributes_count, 3);
         assert_eq!(exported[0].events.events.len(), MAX_ITEMS);
         assert_eq!(exported[0].events.dropped_count, 1);
         assert_eq!(exported[0].parent_span_id, SpanId::INVALID);
