@@ -175,9 +175,8 @@ struct Pending {
     /// Flushes asked for, and the last one done (an export of what was queued then).
     asked: u64,
     done: u64,
+    /// Shutting down: new spans are dropped, the thread exports once more and stops.
     closing: bool,
-    /// The thread has exported for the last time.
-    closed: bool,
 }
 
 impl Shared {
@@ -220,7 +219,6 @@ impl Queue {
                 asked: 0,
                 done: 0,
                 closing: false,
-                closed: false,
             }),
             wake: Condvar::new(),
             exported: Condvar::new(),
@@ -251,7 +249,7 @@ impl Queue {
             push_server_span(rendered, span, &self.constants);
             let limits = &self.shared.limits;
             let mut pending = self.shared.lock();
-            if pending.closed
+            if pending.closing
                 || pending.spans >= limits.spans
                 || pending.body.len() + rendered.len() > limits.bytes
             {
@@ -267,6 +265,10 @@ impl Queue {
             drop(pending);
             if full {
                 self.shared.wake.notify_one();
+            }
+            // A span with many events made the buffer large: not kept that large.
+            if rendered.capacity() > 64 << 10 {
+                *rendered = Vec::new();
             }
         };
         // A span ended as its thread exits, after the buffer is gone: a buffer of its own.
@@ -374,10 +376,7 @@ fn export_until_closed(shared: &Shared, mut post: impl FnMut(Vec<u8>) -> OTelSdk
             }
         }
         due = Instant::now() + limits.delay;
-        let mut pending = shared.lock();
-        pending.done = ticket;
-        pending.closed = closing;
-        drop(pending);
+        shared.lock().done = ticket;
         shared.exported.notify_all();
         if closing {
             return;

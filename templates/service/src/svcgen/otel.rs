@@ -119,7 +119,8 @@ pub fn provider(config: &TracingConfig) -> anyhow::Result<(SdkTracerProvider, Se
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             config.sample_ratio,
         ))))
-        .with_resource(resource);
+        .with_resource(resource)
+        .build();
     let sink = queue.map_or(Sink::Processor(processor), Sink::Zipkin);
     // The instrumentation scope of every span, named after the service. The name is
     // leaked once per pipeline (a process builds one; tests a few), so that the scope
@@ -129,7 +130,6 @@ pub fn provider(config: &TracingConfig) -> anyhow::Result<(SdkTracerProvider, Se
         sink,
         scope: InstrumentationScope::builder(name).build(),
     };
-    let provider = provider.build();
     Ok((provider, spans))
 }
 
