@@ -72,7 +72,7 @@ impl Telemetry {
         if let Err(problem) = super::config::check_directives(&log.level) {
             anyhow::bail!("log.level = {:?}: {problem}", log.level);
         }
-        // The tracer provider, and the request layer's way to its batch processor.
+        // The tracer provider, and where the request layer's SERVER spans go.
         let tracing = if config.tracing.enabled {
             Some(otel::provider(&config.tracing)?)
         } else {

@@ -61,11 +61,11 @@ impl Route {
         }
     }
 
-    /// Whether [`Route::as_str`] is the service's own text (proto names, route
-    /// templates), which needs no escaping in a log line.
+    /// Whether [`Route::as_str`] is the service's own text that needs no escaping in
+    /// JSON: a proto's names. (A route template is the user's: it may hold anything.)
     #[must_use]
     pub const fn is_own(&self) -> bool {
-        matches!(self, Self::Grpc(_) | Self::Matched(_))
+        matches!(self, Self::Grpc(_))
     }
 }
 

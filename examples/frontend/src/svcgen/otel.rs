@@ -392,12 +392,26 @@ pub struct ServerRecord {
 }
 
 impl ServerRecord {
-    /// Whether an attribute set on the span replaces one of the request's.
+    /// Whether an attribute set on the span replaces one of the request's, or names a
+    /// peer (from which Zipkin's `remoteEndpoint` is written).
     #[must_use]
     pub fn replaces_request_attributes(&self) -> bool {
-        self.attributes
+        self.attributes.iter().any(|attribute| {
+            let key = attribute.key.as_str();
+            self.request.has_key(key) || key == PEER_ADDRESS || key == PEER_PORT
+        })
+    }
+
+    /// How many attributes the span has: the request's, and those set on it that do
+    /// not replace one of the request's.
+    #[must_use]
+    pub fn attribute_count(&self) -> usize {
+        let replacing = self
+            .attributes
             .iter()
-            .any(|attribute| self.request.has_key(attribute.key.as_str()))
+            .filter(|attribute| self.request.has_key(attribute.key.as_str()))
+            .count();
+        self.request.attribute_count() + self.attributes.len() - replacing
     }
 
     /// The span as SDK span data, in `scope`.
@@ -489,7 +503,10 @@ impl opentelemetry::trace::Span for ServerSpan {
                 .find(|existing| existing.key == attribute.key)
             {
                 *existing = attribute;
-            } else if record.attributes.len() + record.request.attribute_count() < MAX_ITEMS {
+            } else if record.request.has_key(attribute.key.as_str())
+                || record.attribute_count() < MAX_ITEMS
+            {
+                // One of the request's own replaces it, and takes no room of its own.
                 record.attributes.push(attribute);
             } else {
                 record.dropped_attributes_count = record.dropped_attributes_count.saturating_add(1);
@@ -559,6 +576,36 @@ struct SharedProcessor {
     queue: Option<Arc<zipkin::Queue>>,
 }
 
+impl SharedProcessor {
+    /// Drains the batch processor and the queue at once (each may wait for the
+    /// collector), or one after the other when no thread can be spawned.
+    fn both(
+        &self,
+        batch: impl FnOnce() -> OTelSdkResult,
+        queue: impl Fn(&zipkin::Queue) -> OTelSdkResult + Sync,
+    ) -> OTelSdkResult {
+        let Some(shared) = self.queue.as_deref() else {
+            return batch();
+        };
+        let queue = &queue;
+        std::thread::scope(|scope| {
+            let draining = std::thread::Builder::new()
+                .name("otel-drain".to_owned())
+                .spawn_scoped(scope, move || queue(shared));
+            let batch = batch();
+            let queue = match draining {
+                Ok(draining) => draining.join().unwrap_or_else(|_| {
+                    Err(OTelSdkError::InternalFailure(
+                        "the span queue panicked".to_owned(),
+                    ))
+                }),
+                Err(_) => queue(shared),
+            };
+            batch.and(queue)
+        })
+    }
+}
+
 impl SpanProcessor for SharedProcessor {
     fn on_start(&self, span: &mut opentelemetry_sdk::trace::Span, cx: &Context) {
         self.batch.on_start(span, cx);
@@ -569,31 +616,17 @@ impl SpanProcessor for SharedProcessor {
     }
 
     fn force_flush(&self) -> OTelSdkResult {
-        let batch = self.batch.force_flush();
-        let queue = self
-            .queue
-            .as_ref()
-            .map_or(Ok(()), |queue| queue.force_flush(EXPORT_TIMEOUT * 2));
-        batch.and(queue)
+        self.both(
+            || self.batch.force_flush(),
+            |queue| queue.force_flush(EXPORT_TIMEOUT * 2),
+        )
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        // Both at once: each may wait for the collector up to `timeout`.
-        std::thread::scope(|scope| {
-            let queue = self
-                .queue
-                .as_ref()
-                .map(|queue| scope.spawn(move || queue.shutdown(timeout)));
-            let batch = self.batch.shutdown_with_timeout(timeout);
-            let queue = queue.map_or(Ok(()), |queue| {
-                queue.join().unwrap_or_else(|_| {
-                    Err(OTelSdkError::InternalFailure(
-                        "the span queue panicked".to_owned(),
-                    ))
-                })
-            });
-            batch.and(queue)
-        })
+        self.both(
+            || self.batch.shutdown_with_timeout(timeout),
+            |queue| queue.shutdown(timeout),
+        )
     }
 
     // `set_resource`: given to the processor before it was shared (see `provider`).
@@ -939,6 +972,41 @@ mod tests {
         assert_eq!(exported[0].events.dropped_count, 1);
         assert_eq!(exported[0].parent_span_id, SpanId::INVALID);
         assert_eq!(exported[0].span_context.trace_id(), trace_id);
+    }
+
+    #[test]
+    fn the_requests_own_attributes_count_once_towards_the_limit() {
+        let (recorded, spans) = recorded_server_spans();
+        let request = Served {
+            protocol: Protocol::Http,
+            method: http::Method::GET,
+            route: Route::Path(http::uri::PathAndQuery::from_static("/users")),
+            peer: None,
+        };
+        let trace_id = RandomIdGenerator::default().new_trace_id();
+        let mut span = spans.start(request, &Context::new(), trace_id);
+        // Replacing one of the request's two attributes takes no room of its own.
+        span.set_attribute(KeyValue::new("http.route", "/users/{id}"));
+        for index in 0..MAX_ITEMS - 2 {
+            span.set_attribute(KeyValue::new(format!("key.{index}"), 1_i64));
+        }
+        // Full: a new key is dropped, but the request's own are still replaced.
+        span.set_attribute(KeyValue::new("one.too.many", 1_i64));
+        span.set_attribute(KeyValue::new("http.request.method", "HEAD"));
+        drop(span);
+        flush(&spans);
+        let exported = recorded.spans();
+        assert_eq!(exported.len(), 1, "{exported:?}");
+        let attributes = &exported[0].attributes;
+        assert_eq!(attributes.len(), MAX_ITEMS);
+        assert_eq!(exported[0].dropped_attributes_count, 1);
+        assert_eq!(attributes[0], KeyValue::new("http.request.method", "HEAD"));
+        assert_eq!(attributes[1], KeyValue::new("http.route", "/users/{id}"));
+        assert!(
+            attributes
+                .iter()
+                .all(|attribute| attribute.key.as_str() != "one.too.many")
+        );
     }
 
     fn tracing(propagation: Vec<Propagation>) -> RequestTracing {

@@ -8,6 +8,7 @@
 //! threads of their own, so they use a blocking HTTP client with a timeout.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
@@ -165,16 +166,43 @@ struct Shared {
 
 #[derive(Debug)]
 struct Pending {
-    /// `[` and the queued spans, separated by commas.
-    body: Vec<u8>,
+    /// Full batches waiting for the thread: `[` and their spans separated by commas.
+    full: VecDeque<Batch>,
+    /// The batch being filled.
+    filling: Batch,
+    /// Spans in `full` and `filling`, and the bytes of their JSON.
     spans: usize,
+    bytes: usize,
     /// Spans dropped since the thread last reported.
     dropped: u64,
-    /// Flushes asked for, and the last one done (an export of what was queued then).
+    /// Flushes asked for, and the last one done (an export of what was queued then),
+    /// with the first error of its posts.
     asked: u64,
     done: u64,
+    outcome: Result<(), String>,
     /// Shutting down: new spans are dropped, the thread exports once more and stops.
     closing: bool,
+}
+
+/// The body of one export request, how many spans it holds and the bytes of their JSON.
+#[derive(Debug)]
+struct Batch {
+    body: Vec<u8>,
+    spans: usize,
+    bytes: usize,
+}
+
+impl Batch {
+    /// An empty batch: `[`, with room for `limits.batch` spans.
+    fn new(limits: &Limits) -> Self {
+        let mut body = Vec::with_capacity(limits.batch.min(limits.spans) * 640 + 2);
+        body.push(b'[');
+        Self {
+            body,
+            spans: 0,
+            bytes: 0,
+        }
+    }
 }
 
 impl Shared {
@@ -183,11 +211,14 @@ impl Shared {
     }
 }
 
-/// A new body: `[`, with room for a batch.
-fn new_body(limits: &Limits) -> Vec<u8> {
-    let mut body = Vec::with_capacity(limits.batch.min(limits.spans) * 640 + 2);
-    body.push(b'[');
-    body
+impl Pending {
+    /// The oldest full batch, no longer counted as queued.
+    fn take_full(&mut self) -> Option<Batch> {
+        let batch = self.full.pop_front()?;
+        self.spans -= batch.spans;
+        self.bytes -= batch.bytes;
+        Some(batch)
+    }
 }
 
 impl Queue {
@@ -215,11 +246,14 @@ impl Queue {
     ) -> anyhow::Result<Self> {
         let shared = Arc::new(Shared {
             pending: Mutex::new(Pending {
-                body: new_body(&limits),
+                full: VecDeque::new(),
+                filling: Batch::new(&limits),
                 spans: 0,
+                bytes: 0,
                 dropped: 0,
                 asked: 0,
                 done: 0,
+                outcome: Ok(()),
                 closing: false,
             }),
             wake: Condvar::new(),
@@ -253,32 +287,41 @@ impl Queue {
             let mut pending = self.shared.lock();
             if pending.closing
                 || pending.spans >= limits.spans
-                || pending.body.len() + rendered.len() > limits.bytes
+                || pending.bytes + rendered.len() > limits.bytes
             {
                 pending.dropped += 1;
-                return;
+                return false;
             }
-            if pending.spans > 0 {
-                pending.body.push(b',');
-            }
-            pending.body.extend_from_slice(rendered);
             pending.spans += 1;
-            let full = pending.spans == limits.batch;
-            drop(pending);
+            pending.bytes += rendered.len();
+            let batch = &mut pending.filling;
+            if batch.spans > 0 {
+                batch.body.push(b',');
+            }
+            batch.body.extend_from_slice(rendered);
+            batch.spans += 1;
+            batch.bytes += rendered.len();
+            let full = batch.spans == limits.batch;
             if full {
-                self.shared.wake.notify_one();
+                let batch = std::mem::replace(&mut pending.filling, Batch::new(limits));
+                pending.full.push_back(batch);
             }
-            // A span with many events made the buffer large: not kept that large.
-            if rendered.capacity() > 64 << 10 {
-                *rendered = Vec::new();
-            }
+            full
         };
-        // A span ended as its thread exits, after the buffer is gone: a buffer of its own.
-        if RENDERED
-            .try_with(|rendered| queue(&mut rendered.borrow_mut()))
-            .is_err()
-        {
-            queue(&mut Vec::new());
+        let full = RENDERED
+            .try_with(|rendered| {
+                let rendered = &mut *rendered.borrow_mut();
+                let full = queue(rendered);
+                // A span with many events made the buffer large: not kept that large.
+                if rendered.capacity() > 64 << 10 {
+                    *rendered = Vec::new();
+                }
+                full
+            })
+            // A span ended as its thread exits, after the buffer is gone: a buffer of its own.
+            .unwrap_or_else(|_| queue(&mut Vec::new()));
+        if full {
+            self.shared.wake.notify_one();
         }
     }
 
@@ -290,12 +333,17 @@ impl Queue {
         self.export_and_wait(false, timeout)
     }
 
-    /// Exports what is queued and stops the thread, waiting at most `timeout`.
+    /// Exports what is queued and stops the thread, waiting at most `timeout`; from
+    /// then on spans are dropped. When the export does not end in time, the thread
+    /// finishes it and stops by itself (after the exporter's timeout at most).
     ///
     /// # Errors
-    /// The queue is shut down already, or the export did not end in time.
+    /// The queue is shut down already, or the export failed or did not end in time.
     pub fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
-        self.export_and_wait(true, timeout)?;
+        let exported = self.export_and_wait(true, timeout);
+        if matches!(exported, Err(OTelSdkError::Timeout(_))) {
+            return exported;
+        }
         let thread = self
             .thread
             .lock()
@@ -304,7 +352,12 @@ impl Queue {
         if let Some(thread) = thread {
             let _ = thread.join();
         }
-        Ok(())
+        // Spans that ended after the thread's last look.
+        let dropped = std::mem::take(&mut self.shared.lock().dropped);
+        if dropped > 0 {
+            tracing::warn!(dropped, "spans ended after shutdown: dropped");
+        }
+        exported
     }
 
     fn export_and_wait(&self, close: bool, timeout: Duration) -> OTelSdkResult {
@@ -329,7 +382,7 @@ impl Queue {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        Ok(())
+        pending.outcome.clone().map_err(OTelSdkError::InternalFailure)
     }
 }
 
@@ -341,14 +394,14 @@ impl Drop for Queue {
     }
 }
 
-/// The queue's thread: exports on schedule, when a batch is full or a flush is asked
-/// for, until the queue closes.
+/// The queue's thread: exports each full batch at once, and everything queued on
+/// schedule or when a flush is asked for, one batch per request, until the queue closes.
 fn export_until_closed(shared: &Shared, mut post: impl FnMut(Vec<u8>) -> OTelSdkResult) {
     let limits = shared.limits;
     let mut due = Instant::now() + limits.delay;
     loop {
         let mut pending = shared.lock();
-        while !(pending.closing || pending.spans >= limits.batch || pending.asked > pending.done) {
+        while pending.full.is_empty() && !pending.closing && pending.asked == pending.done {
             let now = Instant::now();
             if now >= due {
                 break;
@@ -361,21 +414,41 @@ fn export_until_closed(shared: &Shared, mut post: impl FnMut(Vec<u8>) -> OTelSdk
         }
         let ticket = pending.asked;
         let closing = pending.closing;
-        let spans = std::mem::take(&mut pending.spans);
+        // Its time has come, or a flush asked for it: the batch being filled goes too.
+        let everything = closing || ticket > pending.done || Instant::now() >= due;
+        if everything && pending.filling.spans > 0 {
+            let batch = std::mem::replace(&mut pending.filling, Batch::new(&limits));
+            pending.full.push_back(batch);
+        }
+        // Those batches, not the ones filled while they are posted: new spans must not
+        // keep a flush waiting.
+        let batches = pending.full.len();
         let dropped = std::mem::take(&mut pending.dropped);
-        let mut body = std::mem::replace(&mut pending.body, new_body(&limits));
         drop(pending);
         if dropped > 0 {
             tracing::warn!(dropped, "the queue of spans to export was full: spans dropped");
         }
-        if spans > 0 {
-            body.push(b']');
-            if let Err(error) = post(body) {
-                tracing::warn!(%error, spans, "cannot export spans");
+        let mut outcome = Ok(());
+        for _ in 0..batches {
+            // Taken one at a time: the queue has room for new spans while one is posted.
+            let Some(mut batch) = shared.lock().take_full() else {
+                break;
+            };
+            batch.body.push(b']');
+            if let Err(error) = post(batch.body) {
+                tracing::warn!(%error, spans = batch.spans, "cannot export spans");
+                if outcome.is_ok() {
+                    outcome = Err(error.to_string());
+                }
             }
         }
-        due = Instant::now() + limits.delay;
-        shared.lock().done = ticket;
+        if everything {
+            due = Instant::now() + limits.delay;
+        }
+        let mut pending = shared.lock();
+        pending.done = ticket;
+        pending.outcome = outcome;
+        drop(pending);
         shared.exported.notify_all();
         if closing {
             return;
@@ -865,6 +938,16 @@ mod tests {
         // A handler's attribute with a key of the request's replaces it.
         recorded.attributes.push(KeyValue::new("rpc.method", "Other"));
         records.push(recorded);
+        // A handler names the peer of a request that had none.
+        let mut peer_set = record(
+            served(Protocol::Http, Route::Path(path("/healthz")), None),
+            SpanId::INVALID,
+        );
+        peer_set.attributes = vec![
+            KeyValue::new("network.peer.address", "10.1.2.3"),
+            KeyValue::new("network.peer.port", 8080_i64),
+        ];
+        records.push(peer_set);
 
         for record in records {
             let mut direct = Vec::new();
@@ -994,7 +1077,8 @@ mod tests {
         assert_eq!(indexes(&bodies.recv_timeout(WAIT).expect("posted on schedule")), ["1"]);
     }
 
-    /// While a post hangs, `pushed` spans are pushed; returns what the next post has.
+    /// While a post hangs, `pushed` spans are pushed; returns the spans of the posts
+    /// after it, once the collector answers and the queue is flushed.
     fn queued_while_a_post_hangs(limits: Limits, pushed: u64) -> Vec<String> {
         let (open, gate) = mpsc::channel();
         let (queue, bodies) = queue(limits, Some(gate));
@@ -1008,11 +1092,13 @@ mod tests {
         for index in 1..=pushed {
             queue.push(&grpc_record(index));
         }
-        open.send(()).expect("the post waits");
+        // The collector answers this post and every later one.
+        for _ in 0..=pushed {
+            open.send(()).expect("the post waits");
+        }
         assert_eq!(indexes(&bodies.recv_timeout(WAIT).expect("the first post")), ["0"]);
-        open.send(()).expect("the post waits");
         queue.force_flush(WAIT).expect("flushed");
-        indexes(&bodies.try_recv().expect("the second post"))
+        bodies.try_iter().flat_map(|spans| indexes(&spans)).collect()
     }
 
     #[test]
@@ -1029,10 +1115,57 @@ mod tests {
         push_server_span(&mut one, &grpc_record(1), &Constants::new("demo"));
         let limits = Limits {
             spans: 100,
-            bytes: 1 + 2 * (one.len() + 1),
+            bytes: 2 * one.len(),
             batch: 1,
             delay: Duration::from_secs(3600),
         };
         assert_eq!(queued_while_a_post_hangs(limits, 10), ["1", "2"]);
+    }
+
+    #[test]
+    fn a_flush_reports_a_failed_post() {
+        let limits = Limits {
+            spans: 16,
+            bytes: 1 << 20,
+            batch: 100,
+            delay: Duration::from_secs(3600),
+        };
+        let (failed, failures) = mpsc::channel();
+        let queue = Queue::start_with(
+            move |_| {
+                failed.send(()).expect("the test waits");
+                Err(OTelSdkError::InternalFailure("the collector answered 503".to_owned()))
+            },
+            "demo",
+            limits,
+        )
+        .expect("the queue starts");
+        // Nothing to post: nothing fails.
+        queue.force_flush(WAIT).expect("nothing to post");
+        queue.push(&grpc_record(0));
+        let flushed = queue.force_flush(WAIT);
+        assert!(
+            matches!(&flushed, Err(OTelSdkError::InternalFailure(error)) if error.contains("503")),
+            "{flushed:?}"
+        );
+        failures.try_recv().expect("one post");
+        queue.shutdown(WAIT).expect("nothing left to post");
+    }
+
+    #[test]
+    fn a_long_queue_leaves_a_batch_per_request() {
+        let limits = Limits {
+            spans: 16,
+            bytes: 1 << 20,
+            batch: 3,
+            delay: Duration::from_secs(3600),
+        };
+        let (queue, bodies) = queue(limits, None);
+        for index in 0..8 {
+            queue.push(&grpc_record(index));
+        }
+        queue.force_flush(WAIT).expect("flushed");
+        let posted: Vec<Vec<String>> = bodies.try_iter().map(|spans| indexes(&spans)).collect();
+        assert_eq!(posted, [vec!["0", "1", "2"], vec!["3", "4", "5"], vec!["6", "7"]]);
     }
 }
