@@ -504,6 +504,8 @@ impl opentelemetry::trace::Span for ServerSpan {
             {
                 *existing = attribute;
             } else if record.request.has_key(attribute.key.as_str())
+                // (Counted exactly only near the limit.)
+                || record.attributes.len() + record.request.attribute_count() < MAX_ITEMS
                 || record.attribute_count() < MAX_ITEMS
             {
                 // One of the request's own replaces it, and takes no room of its own.

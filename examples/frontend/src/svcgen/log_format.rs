@@ -538,17 +538,12 @@ impl JsonFields<'_> {
     }
 }
 
-/// `ip` as text, without `fmt` for IPv4 (every sampled request's span has its peer).
+/// `ip` as text, without `fmt` for IPv4 (the peer of an OTLP SERVER span).
 #[must_use]
 pub fn ip_text(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(ip) => {
-            let mut text = [0; 15];
-            let len = put_ipv4(&mut text, ip);
-            String::from_utf8(text[..len].to_vec()).unwrap_or_default()
-        }
-        IpAddr::V6(ip) => ip.to_string(),
-    }
+    let mut text = Vec::with_capacity(15);
+    push_ip(&mut text, ip);
+    String::from_utf8(text).unwrap_or_default()
 }
 
 /// Appends the text of `ip`, which needs no JSON escaping.

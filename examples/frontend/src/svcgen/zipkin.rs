@@ -765,16 +765,25 @@ mod tests {
     use super::*;
     use crate::svcgen::otel::Served;
 
+    /// The ids of every test span, and when it started.
+    fn context() -> SpanContext {
+        SpanContext::new(
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+            SpanId::from_hex("b7ad6b7169203331").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        )
+    }
+
+    fn start() -> SystemTime {
+        UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_123)
+    }
+
     fn span(parent: SpanId, status: Status) -> SpanData {
-        let start = UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_123);
+        let start = start();
         SpanData {
-            span_context: SpanContext::new(
-                TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
-                SpanId::from_hex("b7ad6b7169203331").unwrap(),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
+            span_context: context(),
             parent_span_id: parent,
             parent_span_is_remote: false,
             span_kind: SpanKind::Server,
@@ -855,15 +864,9 @@ mod tests {
     }
 
     fn record(request: Served, parent: SpanId) -> ServerRecord {
-        let start = UNIX_EPOCH + Duration::from_micros(1_700_000_000_000_123);
+        let start = start();
         ServerRecord {
-            context: SpanContext::new(
-                TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
-                SpanId::from_hex("b7ad6b7169203331").unwrap(),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
+            context: context(),
             parent_span_id: parent,
             parent_span_is_remote: true,
             start_time: start,
