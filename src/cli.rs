@@ -31,6 +31,16 @@ pub enum Command {
     /// Exit 0 when the project is exactly what `generate` would produce, else list the
     /// differences and exit 1 (for CI).
     Check(ProjectArg),
+    /// Print a completion script for a shell (install lines in the README).
+    Completions(CompletionsArgs),
+}
+
+/// `svcgen completions`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `--project DIR`.
@@ -160,6 +170,7 @@ pub fn main() -> ExitCode {
             },
             &mut stdout,
         ),
+        Command::Completions(args) => completions(args.shell, &mut stdout),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -169,6 +180,22 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes the completion script of `svcgen` for `shell` to `out`.
+///
+/// # Errors
+/// `out` cannot be written (a closed pipe is reported, not a panic).
+pub fn completions(
+    shell: clap_complete::Shell,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    use clap::CommandFactory as _;
+    // clap_complete panics on a failed write: render to memory first.
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "svcgen", &mut script);
+    out.write_all(&script)?;
+    Ok(())
 }
 
 /// Renders an error for the terminal: `error: ...`, the offending line of a file with

@@ -77,7 +77,8 @@ pub struct Client {
 pub enum ModuleLine {
     /// `pub mod <name> {`
     Open(String),
-    /// `tonic::include_proto!("<package>");`
+    /// `tonic::include_proto!("<file>");`: the name of the file prost-build writes for a
+    /// package, without `.rs` (`google.r#type` for `google.type`).
     Include(String),
     /// `}`
     Close,
@@ -159,6 +160,9 @@ pub struct RustType {
     pub name: String,
     /// What a `use` needs to name it, when it is not in the prelude.
     pub import: Option<String>,
+    /// Its default value from outside the crate, for its tests (`()` for
+    /// `google.protobuf.Empty`, `<demo::proto::a::v1::Thing>::default()`).
+    pub default: String,
 }
 
 /// Short names the handler files already import; message types with these names are
@@ -495,6 +499,11 @@ impl TypeIndex {
                 extern_path: primitive.to_owned(),
                 name: primitive.to_owned(),
                 import: None,
+                default: if primitive == "()" {
+                    "()".to_owned()
+                } else {
+                    format!("<{primitive}>::default()")
+                },
             };
         }
         if let Some(rest) = full_name.strip_prefix(".google.protobuf.") {
@@ -508,6 +517,7 @@ impl TypeIndex {
                 path: format!("::{joined}"),
                 extern_path: format!("::{joined}"),
                 name: ident::to_upper_camel(last),
+                default: format!("<::{joined}>::default()"),
                 import: Some(joined),
             };
         }
@@ -525,9 +535,11 @@ impl TypeIndex {
         let rust_name = ident::to_upper_camel(&name);
         path.push(rust_name.clone());
         let joined = path.join("::");
+        let extern_path = format!("{}::{joined}", self.crate_ident);
         RustType {
             path: format!("crate::{joined}"),
-            extern_path: format!("{}::{joined}", self.crate_ident),
+            default: format!("<{extern_path}>::default()"),
+            extern_path,
             name: rust_name,
             import: Some(format!("crate::{joined}")),
         }
@@ -598,17 +610,53 @@ fn module_lines(files: &[FileDescriptorProto]) -> Vec<ModuleLine> {
         if package == "google.protobuf" {
             continue;
         }
+        let modules = ident::package_modules(package);
         let mut node = &mut root;
-        for module in ident::package_modules(package) {
-            node = node.children.entry(module).or_default();
+        for module in &modules {
+            node = node.children.entry(module.clone()).or_default();
         }
+        // prost-build names a package's file after its modules, keywords escaped
+        // (`google.type` → `google.r#type.rs`), and the package without a name `_.rs`.
         node.include = Some(if package.is_empty() {
             "_".to_owned()
         } else {
-            package.to_owned()
+            modules.join(".")
         });
     }
     let mut lines = Vec::new();
     flatten(&root, &mut lines);
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(package: &str) -> FileDescriptorProto {
+        FileDescriptorProto {
+            package: Some(package.to_owned()),
+            ..FileDescriptorProto::default()
+        }
+    }
+
+    #[test]
+    fn packages_are_included_by_the_file_names_prost_build_writes() {
+        let lines = module_lines(&[
+            file("google.type"),
+            file("google.protobuf"),
+            file("kw.self"),
+            file("Acme.Match"),
+            file(""),
+        ]);
+        let includes: Vec<&str> = lines
+            .iter()
+            .filter_map(|line| match line {
+                ModuleLine::Include(file) => Some(file.as_str()),
+                _ => None,
+            })
+            .collect();
+        // prost-build's `Module::to_file_name_or`: the package's modules, keyword-escaped.
+        assert_eq!(includes, ["_", "acme.r#match", "google.r#type", "kw.self_"]);
+        assert!(lines.contains(&ModuleLine::Open("r#type".to_owned())));
+    }
 }

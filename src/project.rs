@@ -20,8 +20,8 @@ pub struct Generated {
     pub project: Project,
     /// The files, formatted.
     pub files: Vec<GeneratedFile>,
-    /// Whether rustfmt ran.
-    pub formatted: Formatted,
+    /// What the user should know about how the files were made (printed before the plan).
+    pub warnings: Vec<String>,
 }
 
 /// Where the protos come from.
@@ -60,13 +60,32 @@ pub fn generate(mut spec: Spec, input: &ProtoInput, protos: Protos) -> anyhow::R
         }
         Protos::InPlace => compiled.sources.clear(),
     }
+    let mut warnings = Vec::new();
+    if !compiled.shadowed.is_empty() {
+        let list: Vec<String> = compiled
+            .shadowed
+            .iter()
+            .map(|path| format!("\n    {}", path.display()))
+            .collect();
+        warnings.push(format!(
+            "warning: the well-known types bundled with svcgen were used instead of these \
+             copies on disk (they are always resolved first, here and in build.rs):{}",
+            list.concat()
+        ));
+    }
     let project = Project::build(spec, &compiled, &served)?;
     let mut files = render::render(&project)?;
-    let formatted = format::rustfmt(&mut files)?;
+    if format::rustfmt(&mut files)? == Formatted::RustfmtMissing {
+        warnings.push(
+            "warning: rustfmt not found; the generated Rust code is not formatted \
+             (install it with `rustup component add rustfmt`)"
+                .to_owned(),
+        );
+    }
     Ok(Generated {
         project,
         files,
-        formatted,
+        warnings,
     })
 }
 

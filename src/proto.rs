@@ -41,7 +41,16 @@ pub struct Compiled {
     pub roots: Vec<String>,
     /// The project's own proto files (roots and their imports, well-known types excluded).
     pub sources: Vec<ProtoSource>,
+    /// Copies of the well-known types on disk, under an include directory, that the
+    /// bundled ones were used in place of.
+    pub shadowed: Vec<PathBuf>,
 }
+
+/// Where the well-known types live. protox bundles them, and they are always resolved
+/// to that bundled copy, before the include directories: trees vendored from googleapis
+/// carry their own `google/protobuf/*.proto`, and recent protobuf releases write
+/// `descriptor.proto` with syntax protox does not parse (extension declarations).
+pub const WELL_KNOWN_PREFIX: &str = "google/protobuf/";
 
 /// Protos svcgen ships for imports that have no other source: the `google.api` HTTP
 /// annotations. Users' own copies, in an include directory, come first.
@@ -75,11 +84,11 @@ impl FileResolver for MemoryResolver {
 /// with the file, line and column.
 pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
     let mut resolver = ChainFileResolver::new();
+    resolver.add(GoogleFileResolver::new());
     resolver.add(MemoryResolver(input.memory.clone()));
     for include in &input.includes {
         resolver.add(IncludeFileResolver::new(include.clone()));
     }
-    resolver.add(GoogleFileResolver::new());
     resolver.add(MemoryResolver(
         EMBEDDED
             .iter()
@@ -101,8 +110,23 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
         .collect::<Vec<_>>();
     let descriptors = compiler.file_descriptor_set();
     let mut sources = Vec::new();
+    let mut shadowed = Vec::new();
     for file in compiler.files() {
         let name = file.name();
+        if name.starts_with(WELL_KNOWN_PREFIX) && file.path().is_none() {
+            shadowed.extend(
+                input
+                    .includes
+                    .iter()
+                    .map(|include| include.join(name))
+                    .filter(|path| path.is_file())
+                    .map(|path| {
+                        path.components()
+                            .filter(|c| *c != std::path::Component::CurDir)
+                            .collect()
+                    }),
+            );
+        }
         let embedded = EMBEDDED.iter().find(|(embedded, _)| *embedded == name);
         let contents = if let Some(source) = input.memory.get(name) {
             source.clone()
@@ -132,6 +156,7 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
         descriptors,
         roots,
         sources,
+        shadowed,
     })
 }
 
@@ -305,5 +330,34 @@ mod tests {
             panic!("expected a proto error");
         };
         assert_eq!(error.file(), Some("bad.proto"));
+    }
+
+    #[test]
+    fn well_known_types_on_disk_are_shadowed_by_the_bundled_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let vendored = dir.path().join("google/protobuf/descriptor.proto");
+        std::fs::create_dir_all(vendored.parent().unwrap()).unwrap();
+        // What recent protobuf releases write, and protox does not parse.
+        std::fs::write(
+            &vendored,
+            "syntax = \"proto2\"; package google.protobuf;\n\
+             message FileDescriptorSet { extensions 536000000 [declaration = { number: 536000000 }]; }\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("a.proto"),
+            "syntax = \"proto3\"; import \"google/protobuf/descriptor.proto\";\n\
+             extend google.protobuf.MethodOptions { string tag = 50000; }\n",
+        )
+        .unwrap();
+        let compiled = compile(&ProtoInput {
+            files: vec![PathBuf::from("a.proto")],
+            includes: vec![dir.path().to_owned()],
+            memory: BTreeMap::new(),
+        })
+        .unwrap();
+        assert_eq!(compiled.shadowed, [vendored]);
+        let names: Vec<_> = compiled.sources.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["a.proto"], "the bundled copy is not the project's");
     }
 }

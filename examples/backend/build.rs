@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use prost::Message as _;
+use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
 
 /// The protos whose services this crate serves (`[proto] files` in svcgen.toml).
 const PROTOS: &[&str] = &["backend/v1/backend.proto"];
@@ -17,7 +18,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for dir in INCLUDES {
         println!("cargo:rerun-if-changed={dir}");
     }
-    let descriptors = protox::compile(PROTOS, INCLUDES)?;
+    // The well-known types (`google/protobuf/*.proto`) bundled with protox come first: a
+    // copy vendored under an include directory is not read (recent protobuf releases
+    // write a descriptor.proto protox cannot parse).
+    let mut resolver = ChainFileResolver::new();
+    resolver.add(GoogleFileResolver::new());
+    for dir in INCLUDES {
+        resolver.add(IncludeFileResolver::new(dir.into()));
+    }
+    let descriptors = protox::Compiler::with_file_resolver(resolver)
+        .include_imports(true)
+        .include_source_info(true)
+        .open_files(PROTOS)?
+        .file_descriptor_set();
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set")?);
     std::fs::write(
         out_dir.join("file_descriptor_set.bin"),

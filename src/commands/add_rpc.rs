@@ -243,7 +243,7 @@ pub fn run(
     carry_out(
         &plan,
         &project.root,
-        generated.formatted,
+        &generated.warnings,
         Run {
             dry_run: options.dry_run,
             diffs: Diffs::All,

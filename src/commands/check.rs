@@ -23,6 +23,9 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
     let project = Existing::open(options.project.as_deref())?;
     let generated = project.generate(BTreeMap::new())?;
     let plan = project.plan(&generated.files, false)?;
+    for warning in &generated.warnings {
+        writeln!(out, "{warning}")?;
+    }
     write!(
         out,
         "{}",

@@ -9,7 +9,6 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::error::Error;
-use crate::format::Formatted;
 use crate::plan::{Action, Plan};
 use crate::report;
 
@@ -34,7 +33,7 @@ pub struct Run<'a> {
     pub notes: &'a str,
 }
 
-/// Prints `plan`, then writes it, or with `dry_run` prints its diffs and writes nothing.
+/// Prints `warnings` and `plan`, then writes it, or with `dry_run` prints its diffs and writes nothing.
 /// Conflicts are printed with their diffs and fail the command before anything is
 /// written. Handlers whose rpc changed signature are warned about last (the plan is
 /// carried out all the same: the handler stays as the user wrote it).
@@ -44,7 +43,7 @@ pub struct Run<'a> {
 pub fn carry_out(
     plan: &Plan,
     root: &Path,
-    formatted: Formatted,
+    warnings: &[String],
     run: Run<'_>,
     out: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -54,12 +53,8 @@ pub fn carry_out(
         output,
         notes,
     } = run;
-    if formatted == Formatted::RustfmtMissing {
-        writeln!(
-            out,
-            "warning: rustfmt not found; the generated Rust code is not formatted \
-             (install it with `rustup component add rustfmt`)"
-        )?;
+    for warning in warnings {
+        writeln!(out, "{warning}")?;
     }
     write!(out, "{}", report::leftovers(plan, root, output.colour))?;
     write!(out, "{}", report::lines(plan, root))?;

@@ -141,7 +141,7 @@ pub fn run(
     carry_out(
         &plan,
         &root,
-        generated.formatted,
+        &generated.warnings,
         Run {
             dry_run: options.dry_run,
             diffs: Diffs::Existing,

@@ -644,3 +644,32 @@ fn new_writes_the_rendered_files_byte_for_byte() {
         );
     }
 }
+
+#[test]
+fn completions_are_printed_for_every_shell_and_bash_loads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let output = run(svcgen(dir.path()).args(["completions", shell]));
+        assert!(output.status.success(), "{shell}: {}", text(&output.stderr));
+        let script = text(&output.stdout);
+        for word in ["add-rpc", "generate", "dry-run", "include"] {
+            assert!(script.contains(word), "{shell}: no `{word}` in\n{script}");
+        }
+    }
+    // bash is on every machine: the script must load and complete the subcommands.
+    let output = run(std::process::Command::new("bash")
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            &format!(
+                "source <({} completions bash) && COMP_WORDS=(svcgen add) COMP_CWORD=1 \
+             && _svcgen svcgen add svcgen && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                env!("CARGO_BIN_EXE_svcgen")
+            ),
+        ]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout).trim(), "add-rpc");
+    let output = run(svcgen(dir.path()).args(["completions", "tcsh"]));
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    assert!(text(&output.stderr).contains("possible values: bash, elvish, fish, powershell, zsh"));
+}

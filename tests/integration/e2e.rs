@@ -322,3 +322,48 @@ fn the_default_greeter_serves_all_four_rpcs_and_keeps_doing_so_after_add_rpc() {
         "the client's address: {healthz}"
     );
 }
+
+/// A googleapis-style tree vendored the way teams vendor it (`tests/protos/vendored`): its
+/// own `google/protobuf/descriptor.proto`, written as recent protobuf releases write it
+/// (extension declarations, which protox cannot parse), `google.api` annotations,
+/// `google.rpc.Status`, a `google.type` message and packages named after Rust keywords.
+/// svcgen uses its bundled well-known types and says so; the generated build.rs does the
+/// same with a vendored copy inside the project; prost's file names for keyword
+/// packages are the ones included; and the project lints clean.
+#[test]
+fn a_vendored_googleapis_tree_with_keyword_packages_builds() {
+    let corpus = crate::support::repo().join("tests/protos/vendored");
+    let dir = tempfile::tempdir().unwrap();
+    let spec = corpus.join("svcgen.toml").to_string_lossy().into_owned();
+    let output = run(svcgen(dir.path()).args(["new", "vendored", "--spec", &spec]));
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    let warning = stdout
+        .lines()
+        .position(|line| line.starts_with("warning: the well-known types bundled"))
+        .unwrap_or_else(|| panic!("no warning about the shadowed copy:\n{stdout}"));
+    assert!(
+        stdout
+            .lines()
+            .nth(warning + 1)
+            .is_some_and(|line| line.trim().ends_with("google/protobuf/descriptor.proto")),
+        "{stdout}"
+    );
+    let project = dir.path().join("vendored");
+    assert!(!project.join("proto/google/protobuf").exists());
+    // The user vendors the tree into the project itself: build.rs must not read it.
+    let vendored = project.join("proto/google/protobuf/descriptor.proto");
+    std::fs::create_dir_all(vendored.parent().unwrap()).unwrap();
+    std::fs::copy(corpus.join("google/protobuf/descriptor.proto"), &vendored).unwrap();
+    let check = run(svcgen(&project).arg("check"));
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    assert!(text(&check.stdout).contains("proto/google/protobuf/descriptor.proto"));
+    succeeds(&mut cargo(
+        &project,
+        &["clippy", "--all-targets", "--", "-D", "warnings"],
+    ));
+}

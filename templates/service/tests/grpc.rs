@@ -27,13 +27,12 @@ async fn start() -> (Server, Channel) {
 async fn {{ method.test_name }}_answers_unimplemented() {
     let (server, channel) = start().await;
     let mut client = {{ p.crate_ident }}::{{ service.package_path }}::{{ service.client_module }}::{{ service.trait_name }}Client::new(channel);
-{%- if method.client_streaming %}
-    let request = tokio_stream::iter([<{{ method.request.extern_path }}>::default()]);
-{%- else %}
-    let request = <{{ method.request.extern_path }}>::default();
-{%- endif %}
     let status = client
-        .{{ method.ident }}(request)
+{%- if method.client_streaming %}
+        .{{ method.ident }}(tokio_stream::iter([{{ method.request.default }}]))
+{%- else %}
+        .{{ method.ident }}({{ method.request.default }})
+{%- endif %}
         .await
         .expect_err("the handler is a stub");
     assert_eq!(status.code(), Code::Unimplemented, "{status}");
