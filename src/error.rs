@@ -65,6 +65,31 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A lock file that cannot be read.
+    #[error("cannot read the lock `{}`: {source}", path.display())]
+    LockUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+
+    /// A lock that is not valid TOML or not a lock svcgen can read.
+    #[error("invalid lock: {message}")]
+    #[diagnostic(help(
+        "svcgen.lock is svcgen's record of the files it wrote: restore it from version control, or delete it and run `svcgen generate` (every file then counts as possibly edited)"
+    ))]
+    Lock {
+        /// What is wrong.
+        message: String,
+        /// The file's text.
+        #[source_code]
+        source_code: NamedSource<String>,
+        /// Where.
+        #[label("here")]
+        span: Option<SourceSpan>,
+    },
+
     /// A spec file that is not valid TOML or does not match the spec's schema.
     #[error("invalid spec: {message}")]
     #[diagnostic(help("every key of svcgen.toml is documented in svcgen's README"))]

@@ -112,6 +112,9 @@ pub fn package_modules(package: &str) -> Vec<String> {
     package.split('.').map(to_snake).collect()
 }
 
+/// The longest crate name crates.io takes (and the generated code is laid out for).
+pub const MAX_CRATE_NAME: usize = 64;
+
 /// Why `name` is not a usable crate name, if it is not.
 ///
 /// Cargo accepts more than this (upper case, for one), but a service name ends up as a
@@ -123,6 +126,12 @@ pub fn crate_name_problem(name: &str) -> Option<String> {
     let Some(first) = name.chars().next() else {
         return Some("it is empty".to_owned());
     };
+    if name.len() > MAX_CRATE_NAME {
+        return Some(format!(
+            "it is {} characters long; crates.io takes {MAX_CRATE_NAME} at most",
+            name.len()
+        ));
+    }
     if !first.is_ascii_lowercase() {
         return Some(format!(
             "it must start with a lower-case letter, not `{first}`"

@@ -7,8 +7,8 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
-pub mod format;
 pub mod ident;
+pub mod layout;
 pub mod lock;
 pub mod manifest;
 pub mod model;

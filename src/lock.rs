@@ -24,6 +24,11 @@ pub struct Lock {
     /// By path relative to the project root.
     #[serde(default)]
     pub files: BTreeMap<String, LockedFile>,
+    /// The dependency entries svcgen wrote into `Cargo.toml`, by `section.name`: the
+    /// entries it may later change or remove (see `manifest`). Absent in locks of
+    /// svcgen 0.1.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub manifest: BTreeMap<String, String>,
 }
 
 /// One file svcgen wrote.
@@ -81,6 +86,7 @@ impl Lock {
         Self {
             svcgen_version: env!("CARGO_PKG_VERSION").to_owned(),
             files: BTreeMap::new(),
+            manifest: BTreeMap::new(),
         }
     }
 
@@ -93,11 +99,15 @@ impl Lock {
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => return Err(Error::SpecUnreadable { path, source }),
+            Err(source) => return Err(Error::LockUnreadable { path, source }),
         };
         toml::from_str(&text)
             .map(Some)
-            .map_err(|error| Error::spec(&path, &text, error.message(), error.span()))
+            .map_err(|error| Error::Lock {
+                message: error.message().to_owned(),
+                source_code: miette::NamedSource::new(path.display().to_string(), text.clone()),
+                span: error.span().map(Into::into),
+            })
     }
 
     /// The lock as written to disk.

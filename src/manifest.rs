@@ -1,144 +1,199 @@
-//! What the generated code needs of the project's `Cargo.toml`, which is the user's and
-//! never rewritten: after a newer svcgen regenerates the managed code, the dependencies
-//! (or features of them) it uses and the manifest lacks are reported, with the lines to
-//! add, instead of surfacing as unresolved imports.
+//! The dependency entries svcgen puts in a project's `Cargo.toml`, kept in step with
+//! what the generated code needs, as `cargo add` and `cargo remove` would: the manifest
+//! is the user's, so only the entries svcgen itself wrote are touched, with toml_edit
+//! (comments, order and everything else left as they are).
+//!
+//! svcgen.lock records the entries svcgen wrote (a project from svcgen 0.1, whose lock
+//! does not, is compared with what svcgen 0.1 wrote: `upgrade/manifest-0.1.toml`). An
+//! entry still as svcgen wrote it is replaced by what svcgen writes now, or removed when
+//! no longer needed; an entry the user changed is left alone and reported; a dependency
+//! the generated code needs and the manifest lacks is added.
 
-use toml::{Table, Value};
+use std::collections::BTreeMap;
 
-/// The dependency sections compared.
-const SECTIONS: [&str; 3] = ["dependencies", "build-dependencies", "dev-dependencies"];
+use toml_edit::{DocumentMut, Item, Table};
 
-/// A dependency the rendered manifest declares and the one on disk lacks or declares
-/// without some of its features.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Gap {
-    /// `dependencies`, `build-dependencies` or `dev-dependencies`.
-    pub section: &'static str,
-    /// The crate.
-    pub name: String,
-    /// What is missing.
-    pub missing: Missing,
-}
+/// The dependency sections svcgen writes.
+pub const SECTIONS: [&str; 3] = ["dependencies", "build-dependencies", "dev-dependencies"];
 
-/// What a [`Gap`] is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Missing {
-    /// The whole dependency: its line in the rendered manifest.
-    Dependency(String),
-    /// Features of a dependency the manifest has: the rendered line, and the features
-    /// the manifest's declaration lacks.
-    Features {
-        /// The dependency's line in the rendered manifest.
-        line: String,
-        /// What it lacks.
-        features: Vec<String>,
-    },
-}
+/// Dependency entries by `section.name`: their values, as svcgen writes them.
+pub type Entries = BTreeMap<String, String>;
 
-/// The gaps of the manifest `disk` against the `rendered` one. A manifest that does not
-/// parse has none (cargo will say what is wrong with it).
+/// What svcgen 0.1 wrote.
+const MANIFEST_0_1: &str = include_str!("upgrade/manifest-0.1.toml");
+
+/// The dependency entries of the manifest `text` (none if it does not parse).
 #[must_use]
-pub fn gaps(rendered: &str, disk: &str) -> Vec<Gap> {
-    let (Ok(rendered_table), Ok(disk_table)) = (rendered.parse::<Table>(), disk.parse::<Table>())
-    else {
-        return Vec::new();
+pub fn entries(text: &str) -> Entries {
+    let Ok(document) = text.parse::<DocumentMut>() else {
+        return Entries::new();
     };
-    let mut gaps = Vec::new();
+    let mut entries = Entries::new();
     for section in SECTIONS {
-        let Some(wanted) = rendered_table.get(section).and_then(Value::as_table) else {
+        if let Some(table) = document.get(section).and_then(Item::as_table_like) {
+            for (name, item) in table.iter() {
+                entries.insert(format!("{section}.{name}"), value_text(item));
+            }
+        }
+    }
+    entries
+}
+
+/// The entries svcgen 0.1 wrote into every project.
+#[must_use]
+pub fn entries_of_0_1() -> Entries {
+    entries(MANIFEST_0_1)
+}
+
+/// An entry svcgen would have changed or removed, which the user had changed first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Left {
+    /// `dependencies`, `build-dependencies` or `dev-dependencies`.
+    pub section: String,
+    /// The dependency.
+    pub name: String,
+    /// Its line as the user has it.
+    pub yours: String,
+    /// Its line as svcgen writes it now; `None` when svcgen no longer needs it.
+    pub svcgen: Option<String>,
+}
+
+/// The manifest `disk` with svcgen's entries brought to `rendered`'s, given the
+/// entries svcgen wrote before (`previous`), and the entries left alone because the
+/// user changed them. `None` when `disk` or `rendered` does not parse (cargo will say
+/// what is wrong with it).
+#[must_use]
+pub fn sync(disk: &str, rendered: &str, previous: &Entries) -> Option<(String, Vec<Left>)> {
+    let mut document = disk.parse::<DocumentMut>().ok()?;
+    let wanted = rendered.parse::<DocumentMut>().ok()?;
+    let mut left = Vec::new();
+    for section in SECTIONS {
+        let empty = Table::new();
+        let wanted = wanted
+            .get(section)
+            .and_then(Item::as_table)
+            .unwrap_or(&empty);
+        let Some(table) = section_table(&mut document, section, !wanted.is_empty()) else {
             continue;
         };
-        for (name, value) in wanted {
-            let missing = match declared(&disk_table, section, name) {
-                None => Missing::Dependency(line_of(rendered, section, name)),
-                // Inherited from the workspace, or with the crate's default features on
-                // (which may well include those svcgen names): nothing to tell.
-                Some(existing) if inherits_or_has_defaults(existing) => continue,
-                Some(existing) => {
-                    let present = features(existing);
-                    let absent: Vec<String> = features(value)
-                        .into_iter()
-                        .filter(|feature| !present.contains(feature))
-                        .collect();
-                    if absent.is_empty() {
-                        continue;
-                    }
-                    Missing::Features {
-                        line: line_of(rendered, section, name),
-                        features: absent,
+        let was_sorted = is_sorted(table);
+        let mut changed = false;
+        for (name, item) in wanted {
+            let wrote = previous.get(&format!("{section}.{name}"));
+            match table.get(name) {
+                Some(have) if value_text(have) == value_text(item) => {}
+                Some(have) if wrote == Some(&value_text(have)) => {
+                    replace_value(table, name, item);
+                    // Its comments were svcgen's too: they go with the entry.
+                    if let (Some(mut key), Some((new_key, _))) =
+                        (table.key_mut(name), wanted.get_key_value(name))
+                    {
+                        *key.leaf_decor_mut() = new_key.leaf_decor().clone();
                     }
                 }
+                // The user's version of it; said only when svcgen now writes another.
+                Some(have) if wrote != Some(&value_text(item)) => left.push(Left {
+                    section: section.to_owned(),
+                    name: name.to_owned(),
+                    yours: line(name, have),
+                    svcgen: Some(line(name, item)),
+                }),
+                Some(_) => {}
+                None => {
+                    let (key, _) = wanted.get_key_value(name)?;
+                    table.insert_formatted(key, item.clone());
+                    changed = true;
+                }
+            }
+        }
+        let gone: Vec<String> = table
+            .iter()
+            .map(|(name, _)| name.to_owned())
+            .filter(|name| !wanted.contains_key(name))
+            .collect();
+        for name in gone {
+            let Some(wrote) = previous.get(&format!("{section}.{name}")) else {
+                continue; // the user's own
             };
-            gaps.push(Gap {
-                section,
-                name: name.clone(),
-                missing,
-            });
+            let have = table.get(&name)?;
+            if value_text(have) == *wrote {
+                table.remove(&name);
+            } else {
+                left.push(Left {
+                    section: section.to_owned(),
+                    name: name.clone(),
+                    yours: line(&name, have),
+                    svcgen: None,
+                });
+            }
+        }
+        if changed && was_sorted {
+            table.sort_values();
         }
     }
-    gaps
+    Some((document.to_string(), left))
 }
 
-/// The declaration of `name` in `section` of the manifest: under its own name or renamed
-/// (`package = "name"`), for every target or a `[target.….section]` one.
-fn declared<'a>(manifest: &'a Table, section: &str, name: &str) -> Option<&'a Value> {
-    let targets = manifest
-        .get("target")
-        .and_then(Value::as_table)
-        .into_iter()
-        .flat_map(|targets| targets.values())
-        .filter_map(|target| target.get(section));
-    std::iter::once(manifest.get(section))
-        .flatten()
-        .chain(targets)
-        .filter_map(Value::as_table)
-        .find_map(|dependencies| {
-            dependencies.get(name).or_else(|| {
-                dependencies
-                    .values()
-                    .find(|value| value.get("package").and_then(Value::as_str) == Some(name))
-            })
-        })
-}
-
-/// Whether a declaration's features cannot be told from the manifest alone.
-fn inherits_or_has_defaults(dependency: &Value) -> bool {
-    let flag = |key| dependency.get(key).and_then(Value::as_bool);
-    flag("workspace") == Some(true) || flag("default-features") != Some(false)
-}
-
-fn features(dependency: &Value) -> Vec<String> {
-    dependency
-        .get("features")
-        .and_then(Value::as_array)
-        .map(|features| {
-            features
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The line declaring `name` in `section` of the rendered manifest (one line each, as
-/// svcgen writes them).
-fn line_of(manifest: &str, section: &str, name: &str) -> String {
-    let header = format!("[{section}]");
-    let mut in_section = false;
-    for line in manifest.lines() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            in_section = trimmed == header;
-        } else if in_section
-            && trimmed
-                .strip_prefix(name)
-                .is_some_and(|rest| rest.trim_start().starts_with('='))
-        {
-            return trimmed.to_owned();
+/// The `[section]` table of `document`, created (at the end) when `create`.
+fn section_table<'a>(
+    document: &'a mut DocumentMut,
+    section: &str,
+    create: bool,
+) -> Option<&'a mut Table> {
+    if !document.contains_key(section) {
+        if !create {
+            return None;
         }
+        document.insert(section, Item::Table(Table::new()));
     }
-    format!("{name} = \"*\"")
+    document.get_mut(section).and_then(Item::as_table_mut)
+}
+
+/// Replaces the value of `name` in `table` by `item`'s, keeping the spacing around it.
+fn replace_value(table: &mut Table, name: &str, item: &Item) {
+    if let Some(slot) = table.get_mut(name) {
+        let mut value = item.clone();
+        if let (Some(new), Some(old)) = (value.as_value_mut(), slot.as_value()) {
+            *new.decor_mut() = old.decor().clone();
+        }
+        *slot = value;
+    }
+}
+
+/// Whether the entries of `table` are in name order (then an added one is sorted in).
+fn is_sorted(table: &Table) -> bool {
+    let names: Vec<&str> = table.iter().map(|(name, _)| name).collect();
+    names.windows(2).all(|pair| pair[0] <= pair[1])
+}
+
+/// A dependency's value as comparable text: its TOML, normalized (the keys of a table
+/// in order, no comments or extra spaces).
+fn value_text(item: &Item) -> String {
+    let text = match item {
+        Item::Value(value) => format!("v = {}", value.to_string().trim()),
+        // A dependency written as a table of its own (`[dependencies.x]`).
+        Item::Table(table) => format!("[v]\n{table}"),
+        _ => return item.to_string().trim().to_owned(),
+    };
+    toml::from_str::<toml::Table>(&text)
+        .ok()
+        .and_then(|mut table| table.remove("v"))
+        .map_or_else(
+            || item.to_string().trim().to_owned(),
+            |value| value.to_string(),
+        )
+}
+
+/// `name = value`, as a line to show.
+fn line(name: &str, item: &Item) -> String {
+    match item.as_value() {
+        Some(value) => {
+            let mut value = value.clone();
+            value.decor_mut().clear();
+            format!("{name} = {value}")
+        }
+        None => format!("[{name}] (a table)"),
+    }
 }
 
 #[cfg(test)]
@@ -150,82 +205,112 @@ name = "demo"
 
 [dependencies]
 anyhow = "1"
-# a comment
-axum = { version = "0.8", default-features = false, features = ["json", "matched-path"] }
-toml_edit = { version = "0.22", features = ["parse"] }
+# The framework.
+svcgen-runtime = { version = "=0.2.0", path = "vendor/svcgen-runtime" }
+tonic = "0.14"
 
 [dev-dependencies]
 reqwest = { version = "0.13", default-features = false }
 "#;
 
-    #[test]
-    fn an_up_to_date_manifest_has_no_gaps_whatever_else_it_has() {
-        let disk = format!("{RENDERED}\n[features]\nextra = []\n");
-        let disk = disk.replace("anyhow = \"1\"", "anyhow = \"1.0.100\"\nmine = \"2\"");
-        assert_eq!(gaps(RENDERED, &disk), []);
+    fn previous() -> Entries {
+        Entries::from([
+            ("dependencies.anyhow".to_owned(), "\"1\"".to_owned()),
+            ("dependencies.figment".to_owned(), "\"0.10\"".to_owned()),
+            ("dependencies.itoa".to_owned(), "\"1\"".to_owned()),
+            (
+                "dependencies.tonic".to_owned(),
+                "{ features = [\"tls\"], version = \"0.13\" }".to_owned(),
+            ),
+        ])
     }
 
     #[test]
-    fn missing_dependencies_and_features_are_named_with_what_to_add() {
-        let disk = RENDERED
-            .replace(
-                "toml_edit = { version = \"0.22\", features = [\"parse\"] }\n",
-                "",
-            )
-            .replace(", \"matched-path\"", "")
-            .replace(
-                "[dev-dependencies]\nreqwest = { version = \"0.13\", default-features = false }\n",
-                "",
-            );
-        assert_eq!(
-            gaps(RENDERED, &disk),
-            [
-                Gap {
-                    section: "dependencies",
-                    name: "axum".to_owned(),
-                    missing: Missing::Features {
-                        line: "axum = { version = \"0.8\", default-features = false, features = \
-                               [\"json\", \"matched-path\"] }"
-                            .to_owned(),
-                        features: vec!["matched-path".to_owned()],
-                    },
-                },
-                Gap {
-                    section: "dependencies",
-                    name: "toml_edit".to_owned(),
-                    missing: Missing::Dependency(
-                        "toml_edit = { version = \"0.22\", features = [\"parse\"] }".to_owned()
-                    ),
-                },
-                Gap {
-                    section: "dev-dependencies",
-                    name: "reqwest".to_owned(),
-                    missing: Missing::Dependency(
-                        "reqwest = { version = \"0.13\", default-features = false }".to_owned()
-                    ),
-                },
-            ]
-        );
-    }
-
-    #[test]
-    fn defaults_workspaces_renames_and_target_sections_count_as_declared() {
+    fn svcgens_entries_are_updated_added_and_removed_and_the_users_kept() {
         let disk = r#"[package]
 name = "demo"
 
 [dependencies]
-anyhow = { workspace = true }
-axum = "0.8"
-toml-edit-renamed = { package = "toml_edit", version = "0.22" }
-
-[target.'cfg(unix)'.dev-dependencies]
-reqwest = "0.13"
+anyhow = "1"
+# the configuration
+figment = "0.10"
+itoa = "2" # mine now
+mine = "3"
+tonic = { version = "0.13", features = ["tls"] }
 "#;
-        assert_eq!(gaps(RENDERED, disk), []);
+        let (text, left) = sync(disk, RENDERED, &previous()).unwrap();
+        assert_eq!(
+            text,
+            r#"[package]
+name = "demo"
+
+[dependencies]
+anyhow = "1"
+itoa = "2" # mine now
+mine = "3"
+# The framework.
+svcgen-runtime = { version = "=0.2.0", path = "vendor/svcgen-runtime" }
+tonic = "0.14"
+
+[dev-dependencies]
+reqwest = { version = "0.13", default-features = false }
+"#
+        );
+        assert_eq!(
+            left,
+            [Left {
+                section: "dependencies".to_owned(),
+                name: "itoa".to_owned(),
+                yours: "itoa = \"2\"".to_owned(),
+                svcgen: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn an_entry_the_user_changed_is_left_and_reported_when_svcgen_would_change_it() {
+        let disk = RENDERED.replace(
+            "tonic = \"0.14\"",
+            "tonic = { version = \"0.14\", features = [\"tls\"] }",
+        );
+        let (text, left) = sync(&disk, RENDERED, &previous()).unwrap();
+        assert_eq!(text, disk);
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].svcgen.as_deref(), Some("tonic = \"0.14\""));
+        // Once svcgen writes the same entry as before, the user's version is theirs.
+        let (text, left) = sync(&disk, RENDERED, &entries(RENDERED)).unwrap();
+        assert_eq!(text, disk);
+        assert_eq!(left, []);
+    }
+
+    #[test]
+    fn an_unsorted_section_gets_new_entries_at_its_end_and_nothing_changes_twice() {
+        let disk = "[dependencies]\ntonic = \"0.14\"\nanyhow = \"1\"\n";
+        let (text, _) = sync(disk, RENDERED, &Entries::new()).unwrap();
+        assert!(
+            text.starts_with(
+                "[dependencies]\ntonic = \"0.14\"\nanyhow = \"1\"\n# The framework.\nsvcgen-runtime"
+            ),
+            "{text}"
+        );
+        let (again, left) = sync(&text, RENDERED, &entries(RENDERED)).unwrap();
+        assert_eq!(again, text);
+        assert!(left.is_empty());
+    }
+
+    #[test]
+    fn svcgen_0_1s_entries_are_known() {
+        let old = entries_of_0_1();
+        assert_eq!(
+            old.get("dependencies.anyhow").map(String::as_str),
+            Some("\"1.0.105\"")
+        );
+        assert!(old.contains_key("build-dependencies.protox"));
+        assert!(old.contains_key("dev-dependencies.figment"));
     }
 
     #[test]
     fn a_manifest_that_does_not_parse_is_left_to_cargo() {
-        assert_eq!(gaps(RENDERED, "[dependencies\n"), []);
+        assert_eq!(sync("[dependencies\n", RENDERED, &Entries::new()), None);
     }
 }

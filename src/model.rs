@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use prost_types::{DescriptorProto, FileDescriptorProto};
 
 use crate::error::Error;
-use crate::ident;
-use crate::proto::{Compiled, ProtoSource};
+use crate::proto::{Compiled, ProtoSource, source_path};
 use crate::spec::Spec;
+use crate::{ident, layout};
 
 /// Which handler bodies to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +56,35 @@ pub struct Project {
     pub clients: Vec<Client>,
     /// Which handler bodies to write.
     pub flavor: Flavor,
+    /// The `svcgen-runtime` dependency's entry in `Cargo.toml` (its value, an inline table
+    /// or a version string).
+    pub runtime_dependency: String,
+    /// Whether the runtime is vendored into `vendor/svcgen-runtime/` (no `[runtime]`).
+    pub vendored_runtime: bool,
+}
+
+/// svcgen's version, which is also svcgen-runtime's.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Where the vendored runtime lives in a project.
+pub const VENDORED_RUNTIME: &str = "vendor/svcgen-runtime";
+
+/// The value of `svcgen-runtime`'s entry in the project's `Cargo.toml`, from `[runtime]`.
+fn runtime_dependency(runtime: &crate::spec::RuntimeSpec) -> String {
+    let quoted = |value: &str| toml::Value::String(value.to_owned()).to_string();
+    let pinned = quoted(&format!("={VERSION}"));
+    if let Some(version) = &runtime.version {
+        return quoted(version);
+    }
+    if let Some(git) = &runtime.git {
+        let rev = runtime
+            .rev
+            .as_deref()
+            .map_or_else(String::new, |rev| format!(", rev = {}", quoted(rev)));
+        return format!("{{ version = {pinned}, git = {}{rev} }}", quoted(git));
+    }
+    let path = runtime.path.as_deref().unwrap_or(VENDORED_RUNTIME);
+    format!("{{ version = {pinned}, path = {} }}", quoted(path))
 }
 
 /// A typed client of another service (`[[clients]]`).
@@ -65,8 +94,10 @@ pub struct Client {
     pub name: String,
     /// The service it calls (`backend.v1.Backend`).
     pub service: String,
-    /// tonic's client type, from the crate root
-    /// (`crate::proto::backend::v1::backend_client::BackendClient`).
+    /// tonic's client module, from the crate root
+    /// (`crate::proto::backend::v1::backend_client`).
+    pub client_module: String,
+    /// tonic's client type in it (`BackendClient`).
     pub client_type: String,
     /// The default endpoint.
     pub endpoint: String,
@@ -140,12 +171,12 @@ pub struct Method {
     pub stream_type: String,
     /// Its doc comment lines.
     pub docs: Vec<String>,
-    /// `use` paths for the handler file's message types.
+    /// What the handler file imports from the crate and the proto types, sorted.
     pub handler_imports: Vec<String>,
-    /// The request type as the handler file spells it.
-    pub handler_request: String,
-    /// The response type as the handler file spells it.
-    pub handler_response: String,
+    /// The handler's signature, laid out, up to its `{`.
+    pub handler_signature: String,
+    /// The stub handler's body.
+    pub handler_body: String,
 }
 
 /// A Rust type generated for (or mapped from) a proto message.
@@ -213,6 +244,8 @@ impl Project {
         check_unique_modules(&services)?;
         let flavor = flavor(&services);
         Ok(Self {
+            runtime_dependency: runtime_dependency(&spec.runtime),
+            vendored_runtime: spec.runtime.is_vendored(),
             crate_ident,
             grpc_port: spec.service.grpc_port,
             http_port: spec.service.http_port,
@@ -234,6 +267,61 @@ impl Project {
             .iter()
             .flat_map(|service| &service.methods)
             .any(|method| method.server_streaming)
+    }
+
+    /// The module tree of the generated proto code, laid out.
+    #[must_use]
+    pub fn proto_module_text(&self) -> String {
+        layout::proto_modules(&self.proto_modules)
+    }
+
+    /// The services' handler modules, in the order rustfmt sorts `mod` declarations.
+    #[must_use]
+    pub fn handler_modules(&self) -> Vec<&str> {
+        let mut modules: Vec<&str> = self.services.iter().map(|s| s.module.as_str()).collect();
+        layout::sort_modules(&mut modules, |module| module);
+        modules
+    }
+}
+
+/// The RPCs of a service of one kind, as `svcgen_runtime::service!` lists them.
+#[derive(Debug)]
+pub struct Kind<'a> {
+    /// `unary`, `client_streaming`, `server_streaming` or `bidi_streaming`.
+    pub keyword: &'static str,
+    /// The RPCs, in proto order.
+    pub methods: Vec<&'a Method>,
+}
+
+impl Service {
+    /// Its RPCs by kind, in the order `svcgen_runtime::service!` takes them.
+    #[must_use]
+    pub fn kinds(&self) -> Vec<Kind<'_>> {
+        [
+            ("unary", false, false),
+            ("client_streaming", true, false),
+            ("server_streaming", false, true),
+            ("bidi_streaming", true, true),
+        ]
+        .into_iter()
+        .map(|(keyword, client, server)| Kind {
+            keyword,
+            methods: self
+                .methods
+                .iter()
+                .filter(|m| m.client_streaming == client && m.server_streaming == server)
+                .collect(),
+        })
+        .filter(|kind| !kind.methods.is_empty())
+        .collect()
+    }
+
+    /// Its handler modules, in the order rustfmt sorts `mod` declarations.
+    #[must_use]
+    pub fn handler_modules(&self) -> Vec<&str> {
+        let mut modules: Vec<&str> = self.methods.iter().map(|m| m.ident.as_str()).collect();
+        layout::sort_modules(&mut modules, |module| module);
+        modules
     }
 }
 
@@ -285,10 +373,8 @@ fn build_client(
     Ok(Client {
         name: client.name.clone(),
         service: service.clone(),
-        client_type: format!(
-            "{module}::{}_client::{trait_name}Client",
-            ident::naive_snake_case(&trait_name)
-        ),
+        client_module: format!("{module}::{}_client", ident::naive_snake_case(&trait_name)),
+        client_type: format!("{trait_name}Client"),
         endpoint: client.endpoint.clone(),
     })
 }
@@ -328,7 +414,10 @@ fn build_service(
     let full_name = ident::qualify(package, &proto_name);
     let trait_name = ident::to_upper_camel(&proto_name);
     let module = ident::to_snake(&proto_name);
-    let service_path = [6, i32::try_from(index).unwrap_or(i32::MAX)];
+    let service_path = [
+        source_path::SERVICE,
+        i32::try_from(index).unwrap_or(i32::MAX),
+    ];
     let mut methods = Vec::new();
     for (method_index, method) in service.method.iter().enumerate() {
         let method_ident = ident::to_snake(method.name());
@@ -345,11 +434,24 @@ fn build_service(
         let request = types.resolve(method.input_type());
         let response = types.resolve(method.output_type());
         let (handler_imports, handler_request, handler_response) =
-            handler_spelling(&request, &response);
+            handler_spelling(&request, &response, method.server_streaming());
+        let route = format!("/{full_name}/{}", method.name());
+        let handler_response = if method.server_streaming() {
+            format!("BoxStream<{handler_response}>")
+        } else {
+            handler_response
+        };
+        let handler_request = if method.client_streaming() {
+            format!("Streaming<{handler_request}>")
+        } else {
+            handler_request
+        };
+        let handler_signature =
+            layout::handler_signature(&method_ident, &handler_request, &handler_response);
         let path = [
             service_path[0],
             service_path[1],
-            2,
+            source_path::METHOD,
             i32::try_from(method_index).unwrap_or(i32::MAX),
         ];
         methods.push(Method {
@@ -357,7 +459,9 @@ fn build_service(
             proto_name: method.name().to_owned(),
             ident: method_ident,
             test_name: ident::join_snake(&[ident::module_file(&module), &file_stem]),
-            route: format!("/{full_name}/{}", method.name()),
+            handler_signature,
+            handler_body: layout::unimplemented_body(&format!("{route} is not implemented yet")),
+            route,
             file: file_stem,
             request,
             response,
@@ -366,8 +470,6 @@ fn build_service(
             stream_type: format!("{}Stream", method.name()),
             docs: comments(file, &path),
             handler_imports,
-            handler_request,
-            handler_response,
         });
     }
     Ok(Service {
@@ -401,35 +503,43 @@ fn proto_signature(method: &prost_types::MethodDescriptorProto) -> String {
     )
 }
 
-/// How a handler file names its request and response types: imported by their short
-/// name where that is unambiguous, spelled out in full otherwise.
-fn handler_spelling(request: &RustType, response: &RustType) -> (Vec<String>, String, String) {
+/// How a handler file names its request and response types, and what it imports: the
+/// state, the types by their short names (aliased where a short name would clash with
+/// another, or with a name the file already uses), and `BoxStream` for a stream of
+/// responses, in the order rustfmt sorts them.
+fn handler_spelling(
+    request: &RustType,
+    response: &RustType,
+    server_streaming: bool,
+) -> (Vec<String>, String, String) {
     let clash = request.name == response.name && request.path != response.path;
-    let mut imports: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    let mut spell = |ty: &RustType| match &ty.import {
-        Some(import) if !clash && !HANDLER_NAMES.contains(&ty.name.as_str()) => {
-            let module = import.rsplit_once("::").map_or("", |(module, _)| module);
-            imports
-                .entry(module.to_owned())
-                .or_default()
-                .insert(ty.name.clone());
-            ty.name.clone()
+    let mut imports = vec!["crate::app::AppState".to_owned()];
+    if server_streaming {
+        imports.push("crate::svcgen::BoxStream".to_owned());
+    }
+    let mut spell = |ty: &RustType, role: &str| {
+        let Some(import) = &ty.import else {
+            return ty.path.clone();
+        };
+        let alias = if clash {
+            Some(format!("{role}{}", ty.name))
+        } else if HANDLER_NAMES.contains(&ty.name.as_str()) {
+            Some(format!("{}Message", ty.name))
+        } else {
+            None
+        };
+        let line = match &alias {
+            Some(alias) => format!("{import} as {alias}"),
+            None => import.clone(),
+        };
+        if !imports.contains(&line) {
+            imports.push(line);
         }
-        _ => ty.path.clone(),
+        alias.unwrap_or_else(|| ty.name.clone())
     };
-    let request_spelling = spell(request);
-    let response_spelling = spell(response);
-    let imports = imports
-        .into_iter()
-        .map(|(module, names)| {
-            let names: Vec<_> = names.into_iter().collect();
-            if names.len() == 1 {
-                format!("{module}::{}", names[0])
-            } else {
-                format!("{module}::{{{}}}", names.join(", "))
-            }
-        })
-        .collect();
+    let request_spelling = spell(request, "Request");
+    let response_spelling = spell(response, "Response");
+    crate::layout::sort_use_paths(&mut imports);
     (imports, request_spelling, response_spelling)
 }
 

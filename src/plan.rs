@@ -27,6 +27,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::lock::{self, Lock, LockOwner, LockedFile};
+use crate::manifest;
 use crate::render::{GeneratedFile, Owner};
 use crate::write::{self, Write};
 
@@ -109,11 +110,31 @@ pub struct Reshaped {
     pub rust: String,
 }
 
+/// The files svcgen 0.1 wrote into every project's `tests/` as the user's: tests of the
+/// framework, which lives in svcgen-runtime now and is tested there. A project from
+/// svcgen 0.1 in which they are still as svcgen wrote them (its lock says so) gets the
+/// service's own tests in their place, or loses them; an edited one is kept and
+/// reported like any stale file.
+const RETIRED_IN_0_2: &[&str] = &[
+    "tests/config.rs",
+    "tests/grpc.rs",
+    "tests/logging.rs",
+    "tests/shutdown.rs",
+    "tests/telemetry.rs",
+    "tests/tracing.rs",
+];
+
+/// The manifest, whose dependency entries svcgen keeps in step (see `manifest`).
+const MANIFEST: &str = "Cargo.toml";
+
 /// Everything a command will do to the disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     /// One entry per rendered file, then per locked file no longer rendered, by path.
     pub entries: Vec<Entry>,
+    /// Dependency entries of `Cargo.toml` svcgen would have changed, which the user had
+    /// changed first: left as they are.
+    pub manifest_left: Vec<manifest::Left>,
     /// The lock as it will be after the plan is carried out.
     pub lock: Lock,
     /// What happens to `svcgen.lock`: [`Action::Create`] (there was none),
@@ -138,6 +159,9 @@ impl Plan {
         let mut entries = Vec::with_capacity(files.len());
         let mut new_lock = Lock::current();
         let rendered_paths: BTreeSet<&str> = files.iter().map(|file| file.path.as_str()).collect();
+        let from_0_1 = old_lock.is_some_and(|old| old.svcgen_version.starts_with("0.1."));
+        let retired = |path: &str| from_0_1 && RETIRED_IN_0_2.contains(&path);
+        let mut manifest_left = Vec::new();
 
         for file in files {
             let disk = read(root, &file.path)?;
@@ -146,12 +170,38 @@ impl Plan {
                 (Some(disk), Some(locked)) => lock::sha256(disk.as_bytes()) != locked.sha256,
                 _ => true,
             };
+            // The manifest's dependency entries svcgen wrote are kept in step with what
+            // it writes now, in the user's manifest (in a project svcgen wrote).
+            let mut file = std::borrow::Cow::Borrowed(file);
+            if file.path == MANIFEST {
+                new_lock.manifest = manifest::entries(&file.contents);
+            }
+            if file.path == MANIFEST
+                && let (Some(old_lock), Some(text)) = (old_lock, &disk)
+            {
+                let previous = if old_lock.manifest.is_empty() && from_0_1 {
+                    manifest::entries_of_0_1()
+                } else {
+                    old_lock.manifest.clone()
+                };
+                if let Some((synced, left)) = manifest::sync(text, &file.contents, &previous) {
+                    manifest_left = left;
+                    file.to_mut().contents = synced;
+                }
+            }
+            let file = file.as_ref();
             // A proto svcgen may extend: in its project, and only by insertions.
             let extended =
                 |disk: &str| old_lock.is_some() && keeps_every_byte(disk, &file.contents);
             let (mut action, backup) = match (file.owner, &disk) {
                 (_, None) => (Action::Create, false),
                 (_, Some(disk)) if *disk == file.contents => (Action::Unchanged, false),
+                (Owner::User, Some(_)) if file.path == MANIFEST && old_lock.is_some() => {
+                    (Action::Update, false)
+                }
+                (Owner::User, Some(_)) if retired(&file.path) && !edited() => {
+                    (Action::Update, false)
+                }
                 (Owner::User, Some(_)) => (Action::Keep, false),
                 (Owner::Proto, Some(disk)) if extended(disk) => (Action::Update, false),
                 (Owner::Managed, Some(_)) if !edited() => (Action::Update, false),
@@ -220,7 +270,11 @@ impl Plan {
             let Some(disk) = read(root, path)? else {
                 continue; // gone already: forget it
             };
+            let unedited = lock::sha256(disk.as_bytes()) == locked.sha256;
             let (owner, action, backup) = match locked.owner {
+                LockOwner::User if retired(path) && unedited => {
+                    (Owner::User, Action::Delete, false)
+                }
                 LockOwner::User => (Owner::User, Action::Stale, false),
                 LockOwner::Managed if lock::sha256(disk.as_bytes()) == locked.sha256 => {
                     (Owner::Managed, Action::Delete, false)
@@ -254,6 +308,7 @@ impl Plan {
         };
         Ok(Self {
             entries,
+            manifest_left,
             lock: new_lock,
             lock_action,
         })

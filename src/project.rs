@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::format::{self, Formatted};
 use crate::lock::Lock;
 use crate::model::Project;
 use crate::plan::Plan;
@@ -18,7 +17,7 @@ use crate::spec::{self, Spec};
 pub struct Generated {
     /// The model the files were rendered from.
     pub project: Project,
-    /// The files, formatted.
+    /// The files, as rendered.
     pub files: Vec<GeneratedFile>,
     /// What the user should know about how the files were made (printed before the plan).
     pub warnings: Vec<String>,
@@ -74,14 +73,7 @@ pub fn generate(mut spec: Spec, input: &ProtoInput, protos: Protos) -> anyhow::R
         ));
     }
     let project = Project::build(spec, &compiled, &served)?;
-    let mut files = render::render(&project)?;
-    if format::rustfmt(&mut files)? == Formatted::RustfmtMissing {
-        warnings.push(
-            "warning: rustfmt not found; the generated Rust code is not formatted \
-             (install it with `rustup component add rustfmt`)"
-                .to_owned(),
-        );
-    }
+    let files = render::render(&project)?;
     Ok(Generated {
         project,
         files,

@@ -65,6 +65,23 @@ pub const EMBEDDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The steps of a `SourceCodeInfo` location path: the field numbers of
+/// `FileDescriptorProto` and `ServiceDescriptorProto` that lead to a declaration.
+pub mod source_path {
+    /// `FileDescriptorProto.package`.
+    pub const PACKAGE: i32 = 2;
+    /// `FileDescriptorProto.dependency` (the imports).
+    pub const DEPENDENCY: i32 = 3;
+    /// `FileDescriptorProto.message_type`.
+    pub const MESSAGE_TYPE: i32 = 4;
+    /// `FileDescriptorProto.service`.
+    pub const SERVICE: i32 = 6;
+    /// `FileDescriptorProto.syntax`.
+    pub const SYNTAX: i32 = 12;
+    /// `ServiceDescriptorProto.method`.
+    pub const METHOD: i32 = 2;
+}
+
 /// Serves in-memory files by name.
 struct MemoryResolver(BTreeMap<String, String>);
 

@@ -13,7 +13,30 @@ use crate::plan::{Action, Entry, Plan};
 #[must_use]
 pub fn lines(plan: &Plan, root: &Path) -> String {
     let mut out = String::new();
-    for entry in &plan.entries {
+    let vendored = |path: &str| path.starts_with(&format!("{}/", crate::model::VENDORED_RUNTIME));
+    let mut entries = plan.entries.iter().peekable();
+    while let Some(entry) = entries.next() {
+        // The vendored runtime is one unit: one line per action on its files, unless a
+        // file of it needs saying more (a conflict, a backup).
+        if vendored(&entry.path) && entry.backup.is_none() && entry.action != Action::Conflict {
+            let mut count = 1;
+            while entries
+                .next_if(|next| {
+                    vendored(&next.path) && next.action == entry.action && next.backup.is_none()
+                })
+                .is_some()
+            {
+                count += 1;
+            }
+            let _ = writeln!(
+                out,
+                "{:>10}  {}/  ({count} file{})",
+                entry.action,
+                shown(root, crate::model::VENDORED_RUNTIME),
+                if count == 1 { "" } else { "s" }
+            );
+            continue;
+        }
         let note = match entry.action {
             Action::Conflict => "  (edited by hand; not overwritten)",
             Action::Stale => "  (no longer generated; svcgen leaves it to you)",
@@ -82,45 +105,24 @@ pub fn reshaped(plan: &Plan, root: &Path, recorded: bool, colour: bool) -> Strin
     out
 }
 
-/// A warning listing what the generated code needs of the user's `Cargo.toml` and it
-/// lacks (see [`crate::manifest`]); empty when it lacks nothing.
+/// A warning listing the dependency entries of `Cargo.toml` svcgen would have changed
+/// or removed, but left because their user changed them (see [`crate::manifest`]); empty
+/// when there are none.
 #[must_use]
-pub fn manifest_gaps(plan: &Plan, root: &Path, colour: bool) -> String {
-    let Some(entry) = plan.entries.iter().find(|entry| entry.path == "Cargo.toml") else {
-        return String::new();
-    };
-    let (Some(rendered), Some(disk)) = (&entry.rendered, &entry.disk) else {
-        return String::new();
-    };
-    let gaps = crate::manifest::gaps(rendered, disk);
-    if gaps.is_empty() {
+pub fn manifest_left(plan: &Plan, root: &Path, colour: bool) -> String {
+    if plan.manifest_left.is_empty() {
         return String::new();
     }
     let mut out = format!(
-        "\n{} {} lacks what the generated code uses; it is yours, so svcgen does not edit it.\n  \
-         Add (or replace your line of the same dependency with):\n",
+        "\n{} {} has dependency entries you changed; svcgen left them as they are:\n",
         paint("warning:", "1;33", colour),
-        shown(root, &entry.path)
+        shown(root, "Cargo.toml")
     );
-    let mut section = "";
-    for gap in &gaps {
-        if gap.section != section {
-            section = gap.section;
-            let _ = writeln!(out, "\n    [{section}]");
-        }
-        let _ = match &gap.missing {
-            crate::manifest::Missing::Dependency(line) => writeln!(out, "    {line}"),
-            crate::manifest::Missing::Features { line, features } => writeln!(
-                out,
-                "    {line}  # your {} lacks the feature{} {}",
-                gap.name,
-                if features.len() == 1 { "" } else { "s" },
-                features
-                    .iter()
-                    .map(|feature| format!("\"{feature}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+    for left in &plan.manifest_left {
+        let _ = writeln!(out, "  [{}] {}", left.section, left.yours);
+        let _ = match &left.svcgen {
+            Some(line) => writeln!(out, "      svcgen now writes: {line}"),
+            None => writeln!(out, "      svcgen no longer needs it"),
         };
     }
     out

@@ -23,6 +23,39 @@ pub struct Spec {
     /// `[[clients]]`: the services it calls, each with a generated, traced client.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientSpec>,
+    /// `[runtime]`: where the project gets svcgen-runtime from, when not from the copy
+    /// svcgen vendors into it.
+    #[serde(default, skip_serializing_if = "RuntimeSpec::is_vendored")]
+    pub runtime: RuntimeSpec,
+}
+
+/// `[runtime]`: the source of the `svcgen-runtime` dependency. At most one of `path`,
+/// `git` and `version`; none (the default) means the copy svcgen writes into
+/// `vendor/svcgen-runtime/`, at svcgen's own version.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSpec {
+    /// A directory holding the crate, relative to the project (e.g. a checkout of svcgen's
+    /// `runtime/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// A git repository holding the crate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<String>,
+    /// With `git`: the branch, tag or commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<String>,
+    /// A version from a registry (e.g. `"0.1"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+impl RuntimeSpec {
+    /// Whether the project uses the copy svcgen vendors into it.
+    #[must_use]
+    pub const fn is_vendored(&self) -> bool {
+        self.path.is_none() && self.git.is_none() && self.version.is_none()
+    }
 }
 
 /// `[[clients]]`: a gRPC service this one calls.
@@ -107,6 +140,7 @@ impl Spec {
             },
             proto: ProtoSpec::default(),
             clients: Vec::new(),
+            runtime: RuntimeSpec::default(),
         }
     }
 
@@ -193,6 +227,20 @@ impl Spec {
                 ));
             }
         }
+        let runtime = &self.runtime;
+        let sources = [&runtime.path, &runtime.git, &runtime.version];
+        if sources.iter().filter(|source| source.is_some()).count() > 1 {
+            return Err(invalid(
+                "`[runtime]` names more than one source",
+                "give one of `path`, `git` (with an optional `rev`) and `version`",
+            ));
+        }
+        if runtime.rev.is_some() && runtime.git.is_none() {
+            return Err(invalid(
+                "`runtime.rev` without `runtime.git`",
+                "`rev` picks a branch, tag or commit of the `git` repository",
+            ));
+        }
         if self.proto.includes.is_empty() {
             return Err(invalid(
                 "`proto.includes` is empty",
@@ -271,6 +319,9 @@ mod tests {
             "[service]\n[[clients]]\nname = \"b\"\nproto = \"b.proto\"\n[[clients]]\nname = \"b\"\nproto = \"c.proto\"\n",
             "[service]\n[[clients]]\nname = \"b\"\nproto = \"b.proto\"\nendpoint = \"b:1\"\n",
             "[service]\n[[clients]]\nname = \"type\"\nproto = \"b.proto\"\n",
+            "[service]\n[runtime]\npath = \"r\"\nversion = \"0.1\"\n",
+            "[service]\n[runtime]\nrev = \"main\"\n",
+            "[service]\n[runtime]\nbranch = \"main\"\n",
         ] {
             assert!(Spec::parse(Path::new("s.toml"), text).is_err(), "{text}");
         }

@@ -38,7 +38,7 @@
 //!     type AppConfig = Empty;
 //!     type ClientsConfig = Empty;
 //!
-//!     async fn new(_config: &Config<Self>) -> anyhow::Result<Self> {
+//!     async fn init(_config: &Config<Self>) -> anyhow::Result<Self> {
 //!         Ok(Self { greeting: "Hello".to_owned() })
 //!     }
 //!
@@ -70,6 +70,7 @@ mod grpc;
 mod http;
 mod log_format;
 mod log_writer;
+mod macros;
 mod observe;
 mod otel;
 mod run;
@@ -80,11 +81,21 @@ mod telemetry;
 pub mod trace;
 mod zipkin;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{Config, ConfigError};
 pub use run::run;
 pub use server::{Server, start};
 pub use service::{Empty, Method, Section, Service};
 pub use telemetry::Telemetry;
+
+/// What the macros' expansions name, re-exported so a service needs no dependency of
+/// its own on them. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use {anyhow, axum, serde, tonic};
+}
 
 /// The stream a server-streaming or bidirectional-streaming handler returns.
 pub type BoxStream<T> =

@@ -42,7 +42,7 @@ pub struct Server {
 /// The state cannot be built or an address cannot be bound.
 pub async fn start<S: Service>(config: &Config<S>) -> anyhow::Result<Server> {
     let state = Arc::new(
-        S::new(config)
+        S::init(config)
             .await
             .context("cannot build the application state")?,
     );

@@ -13,8 +13,9 @@ use crate::Config;
 /// configuration sections, its state and its HTTP routes.
 ///
 /// svcgen implements it for the service's `AppState` in `src/svcgen/mod.rs`, from the
-/// protos and `svcgen.toml`, delegating to what the service's author writes in
-/// `src/app.rs`: `AppConfig` (the `[app]` section), `AppState::new` and `http_routes`.
+/// protos and `svcgen.toml` (with [`service!`](crate::service)), delegating to what the
+/// service's author writes in `src/app.rs`: `AppConfig` (the `[app]` section),
+/// `AppState::new` and `http_routes`.
 /// [`run`](crate::run) and [`start`](crate::start) take it as their type parameter.
 pub trait Service: Sized + Send + Sync + 'static {
     /// The service's name: the crate's, the default `tracing.service_name` and the
@@ -38,7 +39,7 @@ pub trait Service: Sized + Send + Sync + 'static {
     type ClientsConfig: Section;
 
     /// Builds the state every handler receives, once, before the servers accept calls.
-    fn new(config: &Config<Self>) -> impl Future<Output = anyhow::Result<Self>> + Send;
+    fn init(config: &Config<Self>) -> impl Future<Output = anyhow::Result<Self>> + Send;
 
     /// The gRPC services, each handing its calls to the handlers with `state`.
     fn grpc(state: &Arc<Self>) -> tonic::service::Routes;
@@ -66,6 +67,17 @@ pub struct Method {
     /// Whether it streams its responses: its response stream runs inside the request's
     /// trace context too.
     pub server_streaming: bool,
+}
+
+impl Method {
+    /// The RPC `route` (`package.Service/Method`).
+    #[must_use]
+    pub const fn new(route: &'static str, server_streaming: bool) -> Self {
+        Self {
+            route,
+            server_streaming,
+        }
+    }
 }
 
 /// A configuration section without keys: the `[clients]` of a service that calls no

@@ -233,6 +233,9 @@ impl<S: Subscriber> Filter<S> for SpanFilter {
         if metadata.target() == REQUEST_SPAN_TARGET {
             return true;
         }
+        if metadata.target() == crate::trace::SPAN_TARGET {
+            return Self::in_sampled_trace(metadata);
+        }
         if metadata.target() == ACCESS_TARGET {
             return false;
         }
@@ -242,6 +245,9 @@ impl<S: Subscriber> Filter<S> for SpanFilter {
     fn callsite_enabled(&self, metadata: &'static Metadata<'static>) -> Interest {
         if metadata.target() == REQUEST_SPAN_TARGET {
             return Interest::always();
+        }
+        if metadata.target() == crate::trace::SPAN_TARGET {
+            return Interest::sometimes();
         }
         if metadata.target() == ACCESS_TARGET
             || Filter::<S>::callsite_enabled(&self.level, metadata).is_never()

@@ -24,10 +24,15 @@ use opentelemetry::trace::{Status, TraceContextExt as _};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
+/// The target of the spans these helpers open: exported whenever their request is
+/// sampled, whatever the log level says of the runtime's own targets (the service's
+/// directives, such as `warn,my_service=info`, name its crate, not this one).
+pub(crate) const SPAN_TARGET: &str = "svcgen_runtime::trace";
+
 /// A child span of the current span, named `name` in the trace.
 #[must_use]
 pub fn span(name: &str) -> tracing::Span {
-    tracing::info_span!("span", otel.name = name)
+    tracing::info_span!(target: SPAN_TARGET, "span", otel.name = name)
 }
 
 /// Runs `future` inside a child span named `name`.

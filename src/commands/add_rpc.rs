@@ -11,7 +11,7 @@ use super::{Output, Run, carry_out};
 use crate::error::Error;
 use crate::ident;
 use crate::project::Existing;
-use crate::proto::{self, Compiled};
+use crate::proto::{self, Compiled, source_path};
 use crate::proto_edit::{self, HttpBinding, NewMessage, NewRpc, Span};
 use crate::render::{GeneratedFile, Owner};
 use crate::report::{self, Diffs};
@@ -184,13 +184,16 @@ pub fn run(
             .and_then(|location| Span::from_source_info(&location.span))
     };
     let service_index = i32::try_from(found.index)?;
-    let service_span = span_of(&[6, service_index])
+    let service_span = span_of(&[source_path::SERVICE, service_index])
         .ok_or_else(|| anyhow::anyhow!("no source position for {full_service}"))?;
-    let last_rpc = service
-        .method
-        .len()
-        .checked_sub(1)
-        .and_then(|last| span_of(&[6, service_index, 2, i32::try_from(last).ok()?]));
+    let last_rpc = service.method.len().checked_sub(1).and_then(|last| {
+        span_of(&[
+            source_path::SERVICE,
+            service_index,
+            source_path::METHOD,
+            i32::try_from(last).ok()?,
+        ])
+    });
     let new_rpc = NewRpc {
         name: rpc_name.to_owned(),
         request,
@@ -205,10 +208,10 @@ pub fn run(
     let imported: BTreeSet<&str> = file.dependency.iter().map(String::as_str).collect();
     let last_import = (0..file.dependency.len())
         .rev()
-        .find_map(|i| span_of(&[3, i32::try_from(i).ok()?]));
+        .find_map(|i| span_of(&[source_path::DEPENDENCY, i32::try_from(i).ok()?]));
     let anchor = last_import
-        .or_else(|| span_of(&[2]))
-        .or_else(|| span_of(&[12]))
+        .or_else(|| span_of(&[source_path::PACKAGE]))
+        .or_else(|| span_of(&[source_path::SYNTAX]))
         .map(|span| span.end_line);
     // Imports go in reverse order after the same anchor line, so they end up sorted.
     let missing: Vec<&String> = edits

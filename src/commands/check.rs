@@ -42,7 +42,7 @@ pub fn run(options: &CheckOptions, out: &mut dyn std::io::Write) -> anyhow::Resu
     write!(
         out,
         "{}",
-        crate::report::manifest_gaps(&plan, &project.root, false)
+        crate::report::manifest_left(&plan, &project.root, false)
     )?;
     if plan.is_clean() {
         // The files svcgen renders (those `new` counts, protos aside), not stale ones.

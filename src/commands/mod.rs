@@ -75,7 +75,7 @@ pub fn carry_out(
             write!(out, "\n{diffs}")?;
         }
         write!(out, "{notes}")?;
-        write!(out, "{}", report::manifest_gaps(plan, root, output.colour))?;
+        write!(out, "{}", report::manifest_left(plan, root, output.colour))?;
         write!(
             out,
             "{}",
@@ -86,7 +86,7 @@ pub fn carry_out(
     }
     plan.apply(root)?;
     write!(out, "{notes}")?;
-    write!(out, "{}", report::manifest_gaps(plan, root, output.colour))?;
+    write!(out, "{}", report::manifest_left(plan, root, output.colour))?;
     write!(out, "{}", report::reshaped(plan, root, true, output.colour))?;
     Ok(())
 }

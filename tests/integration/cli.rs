@@ -256,12 +256,12 @@ fn force_never_replaces_a_file_without_keeping_it_and_never_overwrites_a_backup(
         "--- a/proto/greeter/v1/greeter.proto",
         "-// my own greeter",
         "--- a/build.rs",
-        "   created  demo/src/svcgen/grpc.rs",
+        "   created  demo/src/svcgen/mod.rs",
     ] {
         assert!(stdout.contains(expected), "{expected:?} in\n{stdout}");
     }
     assert!(
-        !stdout.contains("+++ b/src/svcgen/grpc.rs"),
+        !stdout.contains("+++ b/src/svcgen/mod.rs"),
         "no diffs of new files: {stdout}"
     );
 
@@ -298,7 +298,7 @@ fn force_never_replaces_a_file_without_keeping_it_and_never_overwrites_a_backup(
         "only the replaced files: {stdout}"
     );
     assert!(
-        stdout.contains("(49 files and 1 proto; 3 of them were there already, see above)"),
+        stdout.contains("(50 files and 1 proto; 3 of them were there already, see above)"),
         "{stdout}"
     );
     let output = run(svcgen(&project).arg("check"));
@@ -381,7 +381,7 @@ fn new_in_the_current_directory_says_so_and_needs_no_cd() {
     let stdout = text(&output.stdout);
     assert!(
         stdout.contains(
-            "\nCreated `demo` in the current directory (49 files and 1 proto) serving greeter.v1.Greeter.\nNext: cargo run\n"
+            "\nCreated `demo` in the current directory (50 files and 1 proto) serving greeter.v1.Greeter.\nNext: cargo run\n"
         ),
         "{stdout}"
     );
@@ -578,7 +578,7 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
         assert!(output.status.success(), "{}", text(&output.stderr));
         let stdout = text(&output.stdout);
         assert!(
-            stdout.contains("   created  demo/src/svcgen/grpc.rs\n"),
+            stdout.contains("   created  demo/src/svcgen/mod.rs\n"),
             "{stdout}"
         );
         assert!(

@@ -76,9 +76,15 @@ fn build_lint_and_test(project: &Path) {
 
 /// Copies the example project `name` (a project generated and then implemented, with
 /// its lock) into `into`.
+/// The example's `svcgen.toml` takes svcgen-runtime from the repository
+/// (`../../runtime`), which is linked beside it.
 pub fn copy_example(name: &str, into: &Path) -> PathBuf {
     let source = crate::support::repo().join("examples").join(name);
-    let target = into.join(name);
+    let runtime = into.join("runtime");
+    if !runtime.exists() {
+        std::os::unix::fs::symlink(crate::support::repo().join("runtime"), &runtime).unwrap();
+    }
+    let target = into.join("examples").join(name);
     for entry in walkdir::WalkDir::new(&source) {
         let entry = entry.unwrap();
         let path = target.join(entry.path().strip_prefix(&source).unwrap());
@@ -366,4 +372,85 @@ fn a_vendored_googleapis_tree_with_keyword_packages_builds() {
         &project,
         &["clippy", "--all-targets", "--", "-D", "warnings"],
     ));
+}
+
+/// A greeter made by svcgen 0.1 (every framework file in its own tree) and then edited by
+/// its team — a handler, `app.rs`, the config, a dependency of their own, svcgen's tokio
+/// entry, a framework test (`tests/fixtures/README.md`) — moves to the runtime crate in
+/// one `svcgen generate`, keeps every edit, and runs.
+#[test]
+fn a_project_from_svcgen_0_1_upgrades_in_one_generate_and_runs_with_its_edits() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = crate::support::repo().join("tests/fixtures/greeter-0.1.tar.gz");
+    succeeds(
+        Command::new("tar")
+            .arg("xzf")
+            .arg(&fixture)
+            .current_dir(dir.path()),
+    );
+    let project = dir.path().join("greeter-0-1");
+
+    let output = run(svcgen(&project).arg("generate"));
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    for line in [
+        // Unedited managed framework files go; the glue is rewritten.
+        "   deleted  src/svcgen/otel.rs",
+        "   deleted  src/svcgen/services/greeter.rs",
+        "   updated  src/svcgen/mod.rs",
+        "   created  vendor/svcgen-runtime/",
+        // The framework tests svcgen wrote give way to the service's own...
+        "   updated  tests/config.rs",
+        "   deleted  tests/shutdown.rs",
+        "   created  tests/support/mod.rs",
+        // ... unless edited.
+        "     stale  tests/logging.rs",
+        // The user's files are theirs.
+        "      kept  src/app.rs",
+        "      kept  src/handlers/greeter/say_hello.rs",
+        "   updated  Cargo.toml",
+        // svcgen's entry the user changed: left, and said so.
+        "  [dependencies] tokio = { version = \"1.54\", features = [\"fs\",",
+        "      svcgen no longer needs it",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in\n{stdout}");
+    }
+    assert!(!project.join("src/svcgen/otel.rs").exists());
+    assert!(project.join("tests/logging.rs").is_file());
+    let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    for kept in ["bytes = \"1\" # the user's own", "\"fs\", \"macros\""] {
+        assert!(manifest.contains(kept), "{kept} in\n{manifest}");
+    }
+    for gone in [
+        "opentelemetry",
+        "figment = { version = \"0.10.19\", features = [\"env\", \"toml\"] }",
+    ] {
+        assert!(!manifest.contains(gone), "{gone} in\n{manifest}");
+    }
+    assert!(
+        manifest.contains("svcgen-runtime = { version = \"="),
+        "{manifest}"
+    );
+    succeeds(svcgen(&project).arg("check"));
+
+    succeeds(&mut cargo(&project, &["build", "--bins", "--examples"]));
+    let service = Service::start(&project, "greeter-0-1", &[]);
+    let client = shared_target().join("debug/examples/greet");
+    let output = run(
+        Command::new(&client).args([format!("http://{}", service.grpc_addr), "Ada".to_owned()])
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).starts_with("SayHello: Howdy, ADA!\n"),
+        "the edited handler and config: {}",
+        text(&output.stdout)
+    );
+    let (head, body) = get(&service.http_addr, "/greeting", &[]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(body, "Howdy", "the user's own route");
+    service.stop();
 }

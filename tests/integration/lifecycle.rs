@@ -102,7 +102,7 @@ fn files_an_interrupted_run_left_behind_are_reported_and_kept() {
     // What a run killed between its renames and its clean-up leaves: the old contents
     // of a replaced file, and new contents it had not put in place yet.
     let old = "src/.svcgen-main.rs.Ab12Cd.old";
-    let staged = "src/svcgen/.svcgen-grpc.rs.Xy34Zw.tmp";
+    let staged = "src/svcgen/.svcgen-mod.rs.Xy34Zw.tmp";
     std::fs::write(project.join(old), "fn main() {}\n").unwrap();
     std::fs::write(project.join(staged), "partial").unwrap();
     for args in [
@@ -115,7 +115,7 @@ fn files_an_interrupted_run_left_behind_are_reported_and_kept() {
             "warning: an interrupted svcgen run (a crash or a kill) left files behind; svcgen does not remove them:",
             &format!("  {old}  what src/main.rs held before that run"),
             &format!(
-                "  {staged}  new contents for src/svcgen/grpc.rs never put in place: safe to delete"
+                "  {staged}  new contents for src/svcgen/mod.rs never put in place: safe to delete"
             ),
         ] {
             assert!(stdout.contains(line), "{args:?}: {line} in\n{stdout}");
@@ -131,11 +131,11 @@ fn files_an_interrupted_run_left_behind_are_reported_and_kept() {
 #[test]
 fn check_fails_on_a_hand_edited_managed_file_and_an_ungenerated_proto_change() {
     let (_dir, project) = new_project();
-    edit(&project, "src/svcgen/grpc.rs", |text| {
+    edit(&project, "src/svcgen/mod.rs", |text| {
         format!("{text}// tweak\n")
     });
     let out = fails_writing_nothing(&project, &["check"]);
-    assert!(out.contains("conflicting  src/svcgen/grpc.rs"), "{out}");
+    assert!(out.contains("conflicting  src/svcgen/mod.rs"), "{out}");
 
     let (_dir, project) = new_project();
     edit(&project, PROTO, |text| {
@@ -145,10 +145,7 @@ fn check_fails_on_a_hand_edited_managed_file_and_an_ungenerated_proto_change() {
         )
     });
     let out = fails_writing_nothing(&project, &["check"]);
-    assert!(
-        out.contains("drifted  src/svcgen/services/greeter.rs"),
-        "{out}"
-    );
+    assert!(out.contains("drifted  src/svcgen/mod.rs"), "{out}");
     assert!(
         out.contains("missing  src/handlers/greeter/ping.rs"),
         "{out}"
@@ -160,7 +157,7 @@ fn check_fails_on_a_hand_edited_managed_file_and_an_ungenerated_proto_change() {
 #[test]
 fn a_hand_edited_managed_file_is_a_conflict_until_forced() {
     let (_dir, project) = new_project();
-    edit(&project, "src/svcgen/grpc.rs", |text| {
+    edit(&project, "src/svcgen/mod.rs", |text| {
         format!("{text}// mine\n")
     });
     // A proto change makes generate want to rewrite the edited file.
@@ -171,14 +168,14 @@ fn a_hand_edited_managed_file_is_a_conflict_until_forced() {
         )
     });
     let out = fails_writing_nothing(&project, &["generate"]);
-    assert!(out.contains("conflict  src/svcgen/grpc.rs"), "{out}");
+    assert!(out.contains("conflict  src/svcgen/mod.rs"), "{out}");
     assert!(out.contains("-// mine"), "the diff shows the edit: {out}");
     assert!(out.contains("edited by hand"), "{out}");
 
     let stdout = succeeds(&project, &["generate", "--force"]);
     assert!(
         stdout.contains(
-            "   updated  src/svcgen/grpc.rs  (your version kept as src/svcgen/grpc.rs.orig)\n"
+            "   updated  src/svcgen/mod.rs  (your version kept as src/svcgen/mod.rs.orig)\n"
         ),
         "{stdout}"
     );
@@ -187,24 +184,24 @@ fn a_hand_edited_managed_file_is_a_conflict_until_forced() {
         1,
         "only the edited file is backed up: {stdout}"
     );
-    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig")).unwrap();
+    let orig = std::fs::read_to_string(project.join("src/svcgen/mod.rs.orig")).unwrap();
     assert!(orig.ends_with("// mine\n"));
-    let now = std::fs::read_to_string(project.join("src/svcgen/grpc.rs")).unwrap();
+    let now = std::fs::read_to_string(project.join("src/svcgen/mod.rs")).unwrap();
     assert!(!now.contains("// mine"));
     check_passes(&project);
 
     // A second forced edit keeps the first backup.
-    edit(&project, "src/svcgen/grpc.rs", |text| {
+    edit(&project, "src/svcgen/mod.rs", |text| {
         format!("{text}// mine again\n")
     });
     let stdout = succeeds(&project, &["generate", "--force"]);
     assert!(
-        stdout.contains("(your version kept as src/svcgen/grpc.rs.orig.1)"),
+        stdout.contains("(your version kept as src/svcgen/mod.rs.orig.1)"),
         "{stdout}"
     );
-    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig")).unwrap();
+    let orig = std::fs::read_to_string(project.join("src/svcgen/mod.rs.orig")).unwrap();
     assert!(orig.ends_with("// mine\n"));
-    let orig = std::fs::read_to_string(project.join("src/svcgen/grpc.rs.orig.1")).unwrap();
+    let orig = std::fs::read_to_string(project.join("src/svcgen/mod.rs.orig.1")).unwrap();
     assert!(orig.ends_with("// mine again\n"));
 }
 
@@ -233,7 +230,7 @@ fn a_removed_rpc_leaves_a_stale_handler_that_is_never_deleted() {
     );
     let handlers = std::fs::read_to_string(project.join("src/handlers/greeter/mod.rs")).unwrap();
     assert!(!handlers.contains("chat"), "{handlers}");
-    let glue = std::fs::read_to_string(project.join("src/svcgen/services/greeter.rs")).unwrap();
+    let glue = std::fs::read_to_string(project.join("src/svcgen/mod.rs")).unwrap();
     assert!(!glue.contains("chat"), "{glue}");
     let stdout = succeeds(&project, &["check"]);
     assert!(
@@ -303,7 +300,7 @@ fn an_rpc_whose_signature_changed_keeps_its_handler_and_says_what_it_must_become
         std::fs::read(project.join(CHAT_HANDLER)).unwrap() == handler,
         "the handler is the user's: never modified"
     );
-    let glue = std::fs::read_to_string(project.join("src/svcgen/services/greeter.rs")).unwrap();
+    let glue = std::fs::read_to_string(project.join("src/svcgen/mod.rs")).unwrap();
     assert!(
         !glue.contains("ChatStream"),
         "the glue serves the unary rpc: {glue}"
@@ -675,49 +672,62 @@ fn commands_outside_a_project_say_so() {
 }
 
 #[test]
-fn a_manifest_lacking_what_the_generated_code_uses_is_told_what_to_add() {
+fn svcgens_cargo_entries_follow_the_spec_and_the_users_are_left_alone() {
     let (_dir, project) = new_project();
-    // A project from an older svcgen: no toml_edit, no matched-path feature of axum.
+    // The user's own dependency, svcgen's tonic entry changed, its tracing entry removed.
     edit(&project, "Cargo.toml", |text| {
-        text.lines()
-            .filter(|line| !line.starts_with("toml_edit ="))
-            .map(|line| format!("{line}\n"))
-            .collect::<String>()
-            .replace("\"json\", \"matched-path\", ", "\"json\", ")
+        text.replace(
+            "anyhow = \"1.0.105\"\n",
+            "anyhow = \"1.0.105\"\nbytes = \"1\" # mine\n",
+        )
+        .replace(
+            "tonic = \"0.14.9\"",
+            "tonic = { version = \"0.14.9\", features = [\"zstd\"] }",
+        )
+        .replace("tracing = \"0.1.44\"\n", "")
     });
-    let before = tree(&project);
-    for args in [
-        &["generate", "--dry-run"][..],
-        &["generate"],
-        &["add-rpc", "Greeter.Wave", "--dry-run"],
-    ] {
-        let stdout = succeeds(&project, args);
-        assert!(
-            stdout.contains("warning: Cargo.toml lacks what the generated code uses"),
-            "{args:?}: {stdout}"
-        );
-        assert!(
-            stdout.contains("\n    [dependencies]\n    axum = { version = ")
-                && stdout.contains(
-                    "  # your axum lacks the feature \"matched-path\"\n    toml_edit = { version = "
-                ),
-            "{args:?}: {stdout}"
-        );
-    }
+    // The runtime now comes from elsewhere: svcgen's entry of it changes.
+    edit(&project, "svcgen.toml", |text| {
+        format!("{text}\n[runtime]\npath = \"../svcgen-runtime\"\n")
+    });
+    let stdout = succeeds(&project, &["generate"]);
+    assert!(stdout.contains("   updated  Cargo.toml\n"), "{stdout}");
     assert!(
-        tree(&project) == before,
-        "the user's Cargo.toml is never edited"
+        stdout.contains("   deleted  vendor/svcgen-runtime/"),
+        "no vendored copy then: {stdout}"
     );
-    // `check` says so too (the tree is as svcgen makes it: it still passes).
-    let stdout = succeeds(&project, &["check"]);
+    assert!(!stdout.contains("left them as they are"), "{stdout}");
+    let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    for line in [
+        "bytes = \"1\" # mine\n",
+        "tonic = { version = \"0.14.9\", features = [\"zstd\"] }\n",
+        "svcgen-runtime = { version = \"=0.2.0\", path = \"../svcgen-runtime\" }\n",
+        // Needed by the generated code: back.
+        "tracing = \"0.1.44\"\n",
+    ] {
+        assert!(manifest.contains(line), "{line} in\n{manifest}");
+    }
+    check_passes(&project);
+
+    // svcgen would change an entry the user changed: it is left, and said so.
+    edit(&project, "Cargo.toml", |text| {
+        text.replace(
+            "svcgen-runtime = { version = \"=0.2.0\", path = \"../svcgen-runtime\" }",
+            "svcgen-runtime = { version = \"=0.2.0\", path = \"../mine\" }",
+        )
+    });
+    edit(&project, "svcgen.toml", |text| {
+        text.replace("../svcgen-runtime", "../runtime")
+    });
+    let stdout = succeeds(&project, &["generate"]);
     assert!(
-        stdout.contains("Cargo.toml lacks what the generated code uses"),
+        stdout.contains(
+            "warning: Cargo.toml has dependency entries you changed; svcgen left them as they are:\n  \
+             [dependencies] svcgen-runtime = { version = \"=0.2.0\", path = \"../mine\" }\n      \
+             svcgen now writes: svcgen-runtime = { version = \"=0.2.0\", path = \"../runtime\" }\n"
+        ),
         "{stdout}"
     );
-    assert!(stdout.contains("up to date"), "{stdout}");
-    // Once the user added them, nothing more is said.
-    let (_fresh_dir, fresh) = new_project();
-    std::fs::copy(fresh.join("Cargo.toml"), project.join("Cargo.toml")).unwrap();
-    let stdout = succeeds(&project, &["generate"]);
-    assert!(!stdout.contains("lacks"), "{stdout}");
+    let manifest = std::fs::read_to_string(project.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("path = \"../mine\""), "{manifest}");
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod deploy;
 mod e2e;
+mod formatting;
 mod lifecycle;
 mod sequences;
 mod snapshots;

@@ -13,8 +13,8 @@ use frontend::proto::frontend::v1::WelcomeRequest;
 use frontend::proto::frontend::v1::frontend_client::FrontendClient;
 use frontend::svcgen::config::{Config, LogFileConfig, LogFormat};
 use frontend::svcgen::server::{self, Server};
-use frontend::svcgen::telemetry::Telemetry;
 use serde_json::Value;
+use svcgen_runtime::Telemetry;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Response, Status};
@@ -159,7 +159,7 @@ async fn a_failing_or_missing_backend_is_logged_at_error_or_warn() {
             dir: dir.clone(),
             keep_days: 14,
         });
-        let telemetry = Telemetry::new(&config).expect("telemetry");
+        let telemetry = Telemetry::new(&config.log, &config.tracing).expect("telemetry");
         let guard = tracing::dispatcher::set_default(telemetry.dispatch());
         let server = server::start(&config).await.expect("the service starts");
         let channel = Channel::from_shared(format!("http://{}", server.grpc_addr()))

@@ -6,13 +6,5 @@
 /// The encoded `FileDescriptorSet` of every proto, served by gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/file_descriptor_set.bin"));
-{% for line in p.proto_modules %}
-{%- match line %}
-{%- when ModuleLine::Open(name) %}
-pub mod {{ name }} {
-{%- when ModuleLine::Include(package) %}
-tonic::include_proto!("{{ package }}");
-{%- when ModuleLine::Close %}
-}
-{%- endmatch %}
-{%- endfor %}
+
+{{ p.proto_module_text() }}

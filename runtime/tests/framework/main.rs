@@ -1,0 +1,11 @@
+//! The runtime's integration tests, in one binary so that it links once: each module
+//! starts the test service of `support` (a small gRPC and HTTP service of its own, built
+//! on the runtime's public API) and checks one area of the framework against it.
+
+mod codegen;
+mod grpc;
+mod logging;
+mod shutdown;
+mod support;
+mod telemetry;
+mod zipkin;

@@ -1,0 +1,468 @@
+//! Graceful shutdown: readiness goes NOT_SERVING first, calls in flight finish, streams
+//! still open when the grace period is over are closed, and a second signal does not
+//! wait at all — so the service always stops, and soon. In the test's runtime
+//! (`Server::shutdown`, `Server::run_until`) and as a process stopped by real signals
+//! ([`process`]).
+
+use std::time::{Duration, Instant};
+
+use svcgen_runtime::{Config, Service as _};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Streaming;
+use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+
+use crate::support::{Echo, Running, get, message};
+
+/// The grace period of these tests, in milliseconds.
+const GRACE_MS: u64 = 500;
+/// How much later than it should the service may stop (a slow machine).
+const MARGIN: Duration = Duration::from_secs(5);
+/// A grace period no test waits for.
+const LONG_GRACE_MS: u64 = 60_000;
+
+fn config(grace_ms: u64) -> Config<Echo> {
+    let mut config = Config::ephemeral();
+    config.server.shutdown_grace_ms = grace_ms;
+    config
+}
+
+/// `Watch`es the health of `service` (`""`: the server as a whole): a stream that stays
+/// open as long as the server keeps it.
+async fn watch(channel: &Channel, service: &str) -> Streaming<HealthCheckResponse> {
+    HealthClient::new(channel.clone())
+        .watch(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("Watch {service:?}: {status}"))
+        .into_inner()
+}
+
+async fn next_status(watch: &mut Streaming<HealthCheckResponse>) -> ServingStatus {
+    tokio::time::timeout(MARGIN, watch.message())
+        .await
+        .expect("a health status in time")
+        .expect("a health status")
+        .expect("the stream goes on")
+        .status()
+}
+
+/// Whether `watch` ends with an error (its connection closed) rather than a status.
+async fn closed(watch: &mut Streaming<HealthCheckResponse>) -> bool {
+    tokio::time::timeout(MARGIN, watch.message())
+        .await
+        .expect("the stream ends in time")
+        .is_err()
+}
+
+/// Every service's `Watch`, and the server's, after its first status: SERVING.
+async fn watch_all(channel: &Channel) -> Vec<(&'static str, Streaming<HealthCheckResponse>)> {
+    let mut watches = Vec::new();
+    for service in Echo::SERVICES.iter().copied().chain([""]) {
+        let mut stream = watch(channel, service).await;
+        assert_eq!(
+            next_status(&mut stream).await,
+            ServingStatus::Serving,
+            "{service:?}"
+        );
+        watches.push((service, stream));
+    }
+    watches
+}
+
+#[tokio::test]
+async fn streams_still_open_after_the_grace_period_are_closed() {
+    let service = Running::start(&config(GRACE_MS)).await;
+    let mut watches = watch_all(&service.channel().await).await;
+
+    let started = Instant::now();
+    let shutdown = tokio::spawn(service.server.shutdown());
+    // Watchers learn at once that the service is going away...
+    for (name, stream) in &mut watches {
+        assert_eq!(
+            next_status(stream).await,
+            ServingStatus::NotServing,
+            "{name:?}"
+        );
+    }
+    // ...then the service waits for the streams they hold, for the grace period only.
+    tokio::time::timeout(Duration::from_millis(GRACE_MS) + MARGIN, shutdown)
+        .await
+        .expect("the service stops soon after the grace period")
+        .expect("the shutdown task")
+        .expect("a clean shutdown");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(GRACE_MS),
+        "stopped after {took:?}: the grace period is {GRACE_MS} ms"
+    );
+    for (name, stream) in &mut watches {
+        assert!(closed(stream).await, "{name:?}: the stream was closed");
+    }
+}
+
+#[tokio::test]
+async fn a_second_signal_closes_open_streams_at_once() {
+    let service = Running::start(&config(LONG_GRACE_MS)).await;
+    let mut stream = watch(&service.channel().await, "").await;
+    assert_eq!(next_status(&mut stream).await, ServingStatus::Serving);
+
+    let (signal, signals) = tokio::sync::mpsc::channel(2);
+    let mut run = tokio::spawn(service.server.run_until(ReceiverStream::new(signals)));
+    signal.send("SIGTERM").await.expect("the server listens");
+    assert_eq!(next_status(&mut stream).await, ServingStatus::NotServing);
+    // Not a wait for something to happen: a look at what does not.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), &mut run)
+            .await
+            .is_err(),
+        "the service waits for the open stream"
+    );
+
+    signal.send("SIGTERM").await.expect("the server listens");
+    // At once: within the margin, not after the minute of grace.
+    tokio::time::timeout(MARGIN, run)
+        .await
+        .expect("the second signal stops the service at once")
+        .expect("the shutdown task")
+        .expect("a clean shutdown");
+    assert!(closed(&mut stream).await, "the stream was closed");
+}
+
+#[tokio::test]
+async fn idle_connections_do_not_delay_the_shutdown() {
+    let service = Running::start(&config(LONG_GRACE_MS)).await;
+    let mut health = HealthClient::new(service.channel().await);
+    health
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("Check");
+    // An HTTP connection kept alive, idle, too.
+    let http = reqwest::Client::new();
+    let response = http
+        .get(service.http_url("/healthz"))
+        .send()
+        .await
+        .expect("GET /healthz");
+    assert_eq!(response.status(), 200);
+
+    tokio::time::timeout(MARGIN, service.stop())
+        .await
+        .expect("nothing is in flight: no waiting for the grace period");
+    drop(health);
+}
+
+#[tokio::test]
+async fn readiness_fails_while_the_service_still_serves_during_the_delay() {
+    let mut config = config(GRACE_MS);
+    config.server.shutdown_delay_ms = 1_000;
+    let service = Running::start(&config).await;
+    let readyz = service.http_url("/readyz");
+    let grpc = service.grpc_url();
+    assert_eq!(
+        get(&readyz, &[]).await,
+        (200, r#"{"status":"ready"}"#.to_owned())
+    );
+    let mut stream = watch(&service.channel().await, "").await;
+    assert_eq!(next_status(&mut stream).await, ServingStatus::Serving);
+
+    let started = Instant::now();
+    let shutdown = tokio::spawn(service.server.shutdown());
+    assert_eq!(next_status(&mut stream).await, ServingStatus::NotServing);
+    // Still accepting on both ports, but not ready any more.
+    assert_eq!(
+        get(&readyz, &[]).await,
+        (503, r#"{"status":"draining"}"#.to_owned())
+    );
+    let channel = Channel::from_shared(grpc)
+        .expect("a valid URI")
+        .connect()
+        .await
+        .expect("a new connection while draining");
+    for name in Echo::SERVICES.iter().copied().chain([""]) {
+        let status = HealthClient::new(channel.clone())
+            .check(HealthCheckRequest {
+                service: name.to_owned(),
+            })
+            .await
+            .expect("Check while draining")
+            .into_inner()
+            .status();
+        assert_eq!(status, ServingStatus::NotServing, "{name:?}");
+    }
+    drop(stream);
+
+    shutdown
+        .await
+        .expect("the shutdown task")
+        .expect("a clean shutdown");
+    assert!(started.elapsed() >= Duration::from_millis(config.server.shutdown_delay_ms));
+}
+
+#[tokio::test]
+async fn a_bidirectional_call_in_flight_goes_on_during_the_drain() {
+    let service = Running::start(&config(LONG_GRACE_MS)).await;
+    let mut health = watch(&service.channel().await, "").await;
+    assert_eq!(next_status(&mut health).await, ServingStatus::Serving);
+    let (say, said) = tokio::sync::mpsc::channel(4);
+    say.send(message("Ada", 0)).await.expect("the call is open");
+    let mut replies = service
+        .client()
+        .await
+        .bidi(ReceiverStream::new(said))
+        .await
+        .expect("Bidi")
+        .into_inner();
+    let reply = replies
+        .message()
+        .await
+        .expect("a reply")
+        .expect("the call goes on");
+    assert_eq!(reply.message, "Ada");
+
+    let shutdown = tokio::spawn(service.server.shutdown());
+    assert_eq!(next_status(&mut health).await, ServingStatus::NotServing);
+    drop(health);
+    say.send(message("Grace", 0))
+        .await
+        .expect("the call is still open");
+    let reply = replies
+        .message()
+        .await
+        .expect("a reply")
+        .expect("the call goes on");
+    assert_eq!(reply.message, "Grace");
+    assert!(!shutdown.is_finished(), "the call is still in flight");
+
+    // The client ends the call: nothing is in flight any more.
+    drop(say);
+    assert!(
+        replies
+            .message()
+            .await
+            .expect("the call ends well")
+            .is_none()
+    );
+    tokio::time::timeout(MARGIN, shutdown)
+        .await
+        .expect("the service stops as soon as the call ended, not after the grace period")
+        .expect("the shutdown task")
+        .expect("a clean shutdown");
+}
+
+/// The real process — [`svcgen_runtime::run`] in this test binary, started again as a
+/// child — stopped by real signals, its console log read from its standard output.
+#[cfg(unix)]
+mod process {
+    use std::io::{BufRead as _, BufReader};
+    use std::process::{Child, Command, ExitCode, Stdio};
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::support::{CALLER_TRACE, caller_headers, is_lower_hex};
+
+    /// The variable that makes [`service_process`] run the service.
+    const CHILD: &str = "SVCGEN_RUNTIME_TEST_CHILD";
+
+    /// Not a test: the service's process for the tests below, which run this test binary
+    /// again with only this function (`--exact … --ignored`) and [`CHILD`] set.
+    #[test]
+    #[ignore = "the service process the tests of `process` start; nothing on its own"]
+    fn service_process() {
+        if std::env::var_os(CHILD).is_some() {
+            let code = svcgen_runtime::run::<Echo>();
+            std::process::exit(if code == ExitCode::SUCCESS { 0 } else { 1 });
+        }
+    }
+
+    /// The service's process; killed if a test fails before it exits.
+    struct Process {
+        child: Child,
+        lines: mpsc::Receiver<String>,
+        _config_dir: tempfile::TempDir,
+    }
+
+    impl Drop for Process {
+        fn drop(&mut self) {
+            if self.child.try_wait().ok().flatten().is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+
+    impl Process {
+        /// The service on ephemeral ports with `grace_ms` and console logs in `format`,
+        /// and its gRPC URL (from its log).
+        fn spawn(grace_ms: u64, format: &str) -> (Self, String) {
+            let config_dir = tempfile::tempdir().expect("an empty config directory");
+            // The test's name as libtest knows it: its path without the crate's name.
+            let path = module_path!();
+            let test = format!(
+                "{}::service_process",
+                path.split_once("::").map_or(path, |(_, path)| path)
+            );
+            let mut child = Command::new(std::env::current_exe().expect("this test binary"))
+                .args([
+                    &test,
+                    "--exact",
+                    "--ignored",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env_clear()
+                .env(CHILD, "1")
+                .env("APP_CONFIG_DIR", config_dir.path())
+                .env("APP__SERVER__GRPC_ADDR", "127.0.0.1:0")
+                .env("APP__SERVER__HTTP_ADDR", "127.0.0.1:0")
+                .env("APP__SERVER__SHUTDOWN_GRACE_MS", grace_ms.to_string())
+                .env("APP__LOG__FORMAT", format)
+                .env("APP__LOG__LEVEL", "info")
+                .current_dir(config_dir.path())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("the service starts");
+            let stdout = child.stdout.take().expect("its output");
+            let (sender, lines) = mpsc::channel();
+            std::thread::spawn(move || {
+                // Read to the end even once nobody listens, so that the service never
+                // writes into a full or closed pipe.
+                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                    let _ = sender.send(line);
+                }
+            });
+            let mut process = Self {
+                child,
+                lines,
+                _config_dir: config_dir,
+            };
+            let serving = process.line_with("serving gRPC and HTTP");
+            let addr = serving
+                .split(['"', ' ', '='])
+                .skip_while(|part| *part != "grpc_addr")
+                .find(|part| part.starts_with("127.0.0.1:"))
+                .unwrap_or_else(|| panic!("grpc_addr in {serving}"))
+                .to_owned();
+            (process, format!("http://{addr}"))
+        }
+
+        /// The next line of the console log that contains `text`.
+        fn line_with(&mut self, text: &str) -> String {
+            loop {
+                let line = self
+                    .lines
+                    .recv_timeout(crate::support::PATIENCE)
+                    .unwrap_or_else(|error| panic!("a line with {text:?}: {error}"));
+                if line.contains(text) {
+                    return line;
+                }
+            }
+        }
+
+        fn terminate(&self) {
+            let status = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status()
+                .expect("kill");
+            assert!(status.success());
+        }
+
+        fn is_running(&mut self) -> bool {
+            self.child.try_wait().expect("the process").is_none()
+        }
+
+        /// Waits at most `limit` for the process to exit; whether it exited with 0.
+        async fn exits_within(&mut self, limit: Duration) -> bool {
+            let started = Instant::now();
+            while started.elapsed() < limit {
+                if let Some(status) = self.child.try_wait().expect("the process") {
+                    return status.success();
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("still running after {limit:?}");
+        }
+    }
+
+    async fn connect(uri: &str) -> Channel {
+        Channel::from_shared(uri.to_owned())
+            .expect("a valid URI")
+            .connect()
+            .await
+            .expect("the client connects")
+    }
+
+    /// A health check carrying the caller's trace context.
+    async fn traced_check(channel: &Channel) {
+        let mut request = tonic::Request::new(HealthCheckRequest::default());
+        for (name, value) in caller_headers() {
+            request
+                .metadata_mut()
+                .insert(name, value.parse().expect("ASCII metadata"));
+        }
+        HealthClient::new(channel.clone())
+            .check(request)
+            .await
+            .expect("Check");
+    }
+
+    #[tokio::test]
+    async fn sigterm_closes_open_streams_after_the_grace_period_and_exits_0() {
+        let (mut service, uri) = Process::spawn(GRACE_MS, "json");
+        let channel = connect(&uri).await;
+        // JSON lines on the console, with the trace of the request they are about.
+        traced_check(&channel).await;
+        let access = service.line_with("grpc.health.v1.Health/Check");
+        let access: serde_json::Value = serde_json::from_str(&access).expect("a JSON line");
+        assert_eq!(access["target"], "access", "{access}");
+        assert_eq!(access["status"], "OK", "{access}");
+        assert_eq!(access["trace_id"], CALLER_TRACE, "{access}");
+        assert!(is_lower_hex(&access["span_id"], &[16]), "{access}");
+
+        let mut stream = watch(&channel, "").await;
+        assert_eq!(next_status(&mut stream).await, ServingStatus::Serving);
+        let started = Instant::now();
+        service.terminate();
+        assert_eq!(next_status(&mut stream).await, ServingStatus::NotServing);
+        assert!(
+            service
+                .exits_within(Duration::from_millis(GRACE_MS) + MARGIN)
+                .await
+        );
+        assert!(started.elapsed() >= Duration::from_millis(GRACE_MS));
+        assert!(closed(&mut stream).await, "the stream was closed");
+    }
+
+    #[tokio::test]
+    async fn a_second_sigterm_exits_at_once() {
+        let (mut service, uri) = Process::spawn(LONG_GRACE_MS, "pretty");
+        let channel = connect(&uri).await;
+        // Human-readable lines on the console, ending with the trace ids.
+        traced_check(&channel).await;
+        let access = service.line_with("grpc.health.v1.Health/Check");
+        assert!(access.contains("grpc call"), "{access}");
+        let (_, ids) = access
+            .split_once(&format!(" trace_id={CALLER_TRACE} span_id="))
+            .unwrap_or_else(|| panic!("the caller's trace id at the end of {access}"));
+        assert!(
+            is_lower_hex(&serde_json::Value::from(ids), &[16]),
+            "{access}"
+        );
+
+        let mut stream = watch(&channel, "").await;
+        assert_eq!(next_status(&mut stream).await, ServingStatus::Serving);
+        service.terminate();
+        assert_eq!(next_status(&mut stream).await, ServingStatus::NotServing);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            service.is_running(),
+            "draining: waiting for the open stream"
+        );
+        service.terminate();
+        assert!(service.exits_within(MARGIN).await);
+        assert!(closed(&mut stream).await, "the stream was closed");
+    }
+}
