@@ -3,10 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use prost_types::{DescriptorProto, FileDescriptorProto};
+use prost_types::FileDescriptorProto;
 
 use crate::error::Error;
-use crate::proto::{Compiled, ProtoSource, source_path};
+use crate::proto::{Compiled, ProtoSource, TypeIndex, source_path};
 use crate::spec::Spec;
 use crate::{ident, layout};
 
@@ -221,7 +221,7 @@ impl Project {
     pub fn build(spec: Spec, compiled: &Compiled, served: &[String]) -> Result<Self, Error> {
         let name = spec.service.name.clone().unwrap_or_default();
         let crate_ident = ident::crate_ident(&name);
-        let types = TypeIndex::new(&compiled.descriptors.file, &crate_ident);
+        let types = RustTypes::new(&compiled.descriptors.file, &crate_ident);
         let mut services = Vec::new();
         for file in &compiled.descriptors.file {
             if !served.iter().any(|root| root == file.name()) {
@@ -407,7 +407,7 @@ fn build_service(
     file: &FileDescriptorProto,
     index: usize,
     service: &prost_types::ServiceDescriptorProto,
-    types: &TypeIndex,
+    types: &RustTypes<'_>,
 ) -> Result<Service, Error> {
     let proto_name = service.name().to_owned();
     let package = file.package();
@@ -577,27 +577,15 @@ fn comments(file: &FileDescriptorProto, path: &[i32]) -> Vec<String> {
 }
 
 /// Maps fully qualified message names (`.a.v1.Outer.Inner`) to Rust paths.
-struct TypeIndex {
-    messages: BTreeMap<String, (String, Vec<String>, String)>,
+struct RustTypes<'a> {
+    index: TypeIndex<'a>,
     crate_ident: String,
 }
 
-impl TypeIndex {
-    fn new(files: &[FileDescriptorProto], crate_ident: &str) -> Self {
-        let mut messages = BTreeMap::new();
-        for file in files {
-            let package = file.package().to_owned();
-            let prefix = if package.is_empty() {
-                String::new()
-            } else {
-                format!(".{package}")
-            };
-            for message in &file.message_type {
-                index_message(&mut messages, &package, &prefix, &[], message);
-            }
-        }
+impl<'a> RustTypes<'a> {
+    fn new(files: &'a [FileDescriptorProto], crate_ident: &str) -> Self {
         Self {
-            messages,
+            index: TypeIndex::new(files),
             crate_ident: crate_ident.to_owned(),
         }
     }
@@ -631,18 +619,21 @@ impl TypeIndex {
                 import: Some(joined),
             };
         }
-        let (package, parents, name) = self.messages.get(full_name).cloned().unwrap_or_else(|| {
-            // protox has checked every reference, so this is unreachable for a compiled set.
-            (
-                String::new(),
-                Vec::new(),
-                full_name.trim_start_matches('.').to_owned(),
-            )
-        });
+        // protox has checked every reference, so a type is always found.
+        let found = self.index.get(full_name);
         let mut path = vec!["proto".to_owned()];
-        path.extend(ident::package_modules(&package));
-        path.extend(parents.iter().map(|parent| ident::to_snake(parent)));
-        let rust_name = ident::to_upper_camel(&name);
+        path.extend(ident::package_modules(
+            found.map_or("", |found| found.package),
+        ));
+        path.extend(
+            found
+                .into_iter()
+                .flat_map(|found| &found.parents)
+                .map(|p| ident::to_snake(p)),
+        );
+        let rust_name = ident::to_upper_camel(
+            found.map_or_else(|| full_name.trim_start_matches('.'), |found| found.name),
+        );
         path.push(rust_name.clone());
         let joined = path.join("::");
         let extern_path = format!("{}::{joined}", self.crate_ident);
@@ -653,29 +644,6 @@ impl TypeIndex {
             name: rust_name,
             import: Some(format!("crate::{joined}")),
         }
-    }
-}
-
-fn index_message(
-    messages: &mut BTreeMap<String, (String, Vec<String>, String)>,
-    package: &str,
-    prefix: &str,
-    parents: &[String],
-    message: &DescriptorProto,
-) {
-    let full_name = format!("{prefix}.{}", message.name());
-    messages.insert(
-        full_name.clone(),
-        (
-            package.to_owned(),
-            parents.to_vec(),
-            message.name().to_owned(),
-        ),
-    );
-    let mut nested_parents = parents.to_vec();
-    nested_parents.push(message.name().to_owned());
-    for nested in &message.nested_type {
-        index_message(messages, package, &full_name, &nested_parents, nested);
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use prost_types::FileDescriptorSet;
+use prost_types::{DescriptorProto, FileDescriptorProto, FileDescriptorSet};
 use protox::file::{
     ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
 };
@@ -80,6 +80,143 @@ pub mod source_path {
     pub const SYNTAX: i32 = 12;
     /// `ServiceDescriptorProto.method`.
     pub const METHOD: i32 = 2;
+}
+
+/// Whether a declared type is a message or an enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeKind {
+    /// A message.
+    Message,
+    /// An enum.
+    Enum,
+}
+
+/// A message or enum of the compiled protos.
+#[derive(Debug, Clone)]
+pub struct DeclaredType<'a> {
+    /// What it is.
+    pub kind: TypeKind,
+    /// The file declaring it (its import name).
+    pub file: &'a str,
+    /// Its package.
+    pub package: &'a str,
+    /// The messages it is nested in, outermost first.
+    pub parents: Vec<&'a str>,
+    /// Its own name.
+    pub name: &'a str,
+    /// A message's descriptor.
+    pub message: Option<&'a DescriptorProto>,
+}
+
+/// Every message and enum of a set of files, by fully qualified name (without the
+/// leading dot): what model.rs maps to Rust paths and add-rpc resolves names against.
+#[derive(Debug, Default)]
+pub struct TypeIndex<'a> {
+    types: BTreeMap<String, DeclaredType<'a>>,
+}
+
+impl<'a> TypeIndex<'a> {
+    /// The index of `files`.
+    #[must_use]
+    pub fn new(files: &'a [FileDescriptorProto]) -> Self {
+        let mut index = Self::default();
+        for file in files {
+            for message in &file.message_type {
+                index.add_message(file, &[], message);
+            }
+            for item in &file.enum_type {
+                index.add(file, &[], item.name(), TypeKind::Enum, None);
+            }
+        }
+        index
+    }
+
+    fn add(
+        &mut self,
+        file: &'a FileDescriptorProto,
+        parents: &[&'a str],
+        name: &'a str,
+        kind: TypeKind,
+        message: Option<&'a DescriptorProto>,
+    ) {
+        let mut full = file.package().to_owned();
+        for part in parents.iter().chain([&name]) {
+            full = crate::ident::qualify(&full, part);
+        }
+        self.types.insert(
+            full,
+            DeclaredType {
+                kind,
+                file: file.name(),
+                package: file.package(),
+                parents: parents.to_vec(),
+                name,
+                message,
+            },
+        );
+    }
+
+    fn add_message(
+        &mut self,
+        file: &'a FileDescriptorProto,
+        parents: &[&'a str],
+        message: &'a DescriptorProto,
+    ) {
+        self.add(
+            file,
+            parents,
+            message.name(),
+            TypeKind::Message,
+            Some(message),
+        );
+        let mut inner = parents.to_vec();
+        inner.push(message.name());
+        for nested in &message.nested_type {
+            self.add_message(file, &inner, nested);
+        }
+        for nested in &message.enum_type {
+            self.add(file, &inner, nested.name(), TypeKind::Enum, None);
+        }
+    }
+
+    /// The type named `full_name` (`a.v1.Outer.Inner`, a leading dot allowed).
+    #[must_use]
+    pub fn get(&self, full_name: &str) -> Option<&DeclaredType<'a>> {
+        self.types.get(full_name.trim_start_matches('.'))
+    }
+
+    /// Resolves `name` as protoc does from inside `package`, innermost scope first (a
+    /// leading dot makes it absolute): its full name and the type.
+    #[must_use]
+    pub fn resolve(&self, package: &str, name: &str) -> Option<(String, &DeclaredType<'a>)> {
+        if let Some(absolute) = name.strip_prefix('.') {
+            return self
+                .types
+                .get_key_value(absolute)
+                .map(|(full, found)| (full.clone(), found));
+        }
+        let mut scope = package.to_owned();
+        loop {
+            let candidate = crate::ident::qualify(&scope, name);
+            if let Some(found) = self.types.get(&candidate) {
+                return Some((candidate, found));
+            }
+            if scope.is_empty() {
+                return None;
+            }
+            scope = scope
+                .rsplit_once('.')
+                .map_or_else(String::new, |(parent, _)| parent.to_owned());
+        }
+    }
+
+    /// Every message, by full name.
+    pub fn messages(&self) -> impl Iterator<Item = (&str, &DeclaredType<'a>)> {
+        self.types
+            .iter()
+            .filter(|(_, found)| found.kind == TypeKind::Message)
+            .map(|(full, found)| (full.as_str(), found))
+    }
 }
 
 /// Serves in-memory files by name.

@@ -5,13 +5,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use prost_types::{DescriptorProto, FileDescriptorProto};
+use prost_types::FileDescriptorProto;
 
 use super::{Output, Run, carry_out};
 use crate::error::Error;
 use crate::ident;
 use crate::project::Existing;
-use crate::proto::{self, Compiled, source_path};
+use crate::proto::{self, Compiled, TypeIndex, TypeKind, source_path};
 use crate::proto_edit::{self, HttpBinding, NewMessage, NewRpc, Span};
 use crate::render::{GeneratedFile, Owner};
 use crate::report::{self, Diffs};
@@ -127,7 +127,7 @@ pub fn run(
         .into());
     }
 
-    let index = TypeIndex::new(&compiled);
+    let index = TypeIndex::new(&compiled.descriptors.file);
     let mut edits = Edits::default();
     let request_name = options
         .request
@@ -325,102 +325,25 @@ fn find_service<'a>(compiled: &'a Compiled, name: &str) -> Result<FoundService<'
     }
 }
 
-/// What a fully qualified type name is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Message,
-    Enum,
-}
-
-/// Every message and enum of the compiled protos, by fully qualified name (no dot).
-struct TypeIndex<'a> {
-    types: BTreeMap<String, (Kind, &'a str, Option<&'a DescriptorProto>)>,
-}
-
-impl<'a> TypeIndex<'a> {
-    fn new(compiled: &'a Compiled) -> Self {
-        fn add<'a>(
-            types: &mut BTreeMap<String, (Kind, &'a str, Option<&'a DescriptorProto>)>,
-            file: &'a str,
-            prefix: &str,
-            message: &'a DescriptorProto,
-        ) {
-            let name = ident::qualify(prefix, message.name());
-            for nested in &message.nested_type {
-                add(types, file, &name, nested);
-            }
-            for nested in &message.enum_type {
-                types.insert(
-                    ident::qualify(&name, nested.name()),
-                    (Kind::Enum, file, None),
-                );
-            }
-            types.insert(name, (Kind::Message, file, Some(message)));
-        }
-        let mut types = BTreeMap::new();
-        for file in &compiled.descriptors.file {
-            for message in &file.message_type {
-                add(&mut types, file.name(), file.package(), message);
-            }
-            for item in &file.enum_type {
-                types.insert(
-                    ident::qualify(file.package(), item.name()),
-                    (Kind::Enum, file.name(), None),
-                );
-            }
-        }
-        Self { types }
-    }
-
-    /// The message whose name is closest to `name` (as written from inside `package`),
-    /// if it is only a typo away: a few edits, fewer for short names.
-    fn similar_message(&self, package: &str, name: &str) -> Option<String> {
-        let limit = (name.len() / 4).clamp(1, 3);
-        self.types
-            .iter()
-            .filter(|(_, (kind, _, _))| *kind == Kind::Message)
-            .map(|(full, _)| {
-                let local = full
-                    .strip_prefix(package)
-                    .and_then(|rest| rest.strip_prefix('.'))
-                    .filter(|_| !package.is_empty())
-                    .unwrap_or(full);
-                let simple = full.rsplit('.').next().unwrap_or(full);
-                let distance =
-                    strsim::levenshtein(name, simple).min(strsim::levenshtein(name, local));
-                (distance, local.to_owned())
-            })
-            .filter(|(distance, _)| *distance <= limit)
-            .min()
-            .map(|(_, local)| local)
-    }
-
-    /// Resolves `name` as protoc does from inside `package`: innermost scope first.
-    fn resolve(
-        &self,
-        package: &str,
-        name: &str,
-    ) -> Option<(String, Kind, &'a str, Option<&'a DescriptorProto>)> {
-        if let Some(absolute) = name.strip_prefix('.') {
-            return self
-                .types
-                .get(absolute)
-                .map(|(kind, file, message)| (absolute.to_owned(), *kind, *file, *message));
-        }
-        let mut scope = package.to_owned();
-        loop {
-            let candidate = ident::qualify(&scope, name);
-            if let Some((kind, file, message)) = self.types.get(&candidate) {
-                return Some((candidate, *kind, *file, *message));
-            }
-            if scope.is_empty() {
-                return None;
-            }
-            scope = scope
-                .rsplit_once('.')
-                .map_or_else(String::new, |(parent, _)| parent.to_owned());
-        }
-    }
+/// The message whose name is closest to `name` (as written from inside `package`), if
+/// it is only a typo away: a few edits, fewer for short names.
+fn similar_message(index: &TypeIndex<'_>, package: &str, name: &str) -> Option<String> {
+    let limit = (name.len() / 4).clamp(1, 3);
+    index
+        .messages()
+        .map(|(full, _)| {
+            let local = full
+                .strip_prefix(package)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .filter(|_| !package.is_empty())
+                .unwrap_or(full);
+            let simple = full.rsplit('.').next().unwrap_or(full);
+            let distance = strsim::levenshtein(name, simple).min(strsim::levenshtein(name, local));
+            (distance, local.to_owned())
+        })
+        .filter(|(distance, _)| *distance <= limit)
+        .min()
+        .map(|(_, local)| local)
 }
 
 /// The well-known type files, by message name.
@@ -469,8 +392,9 @@ impl Edits {
                 "use a message name such as `GetThingRequest` or `acme.common.v1.Money`",
             ));
         }
-        if let Some((full, kind, defined_in, message)) = index.resolve(file.package(), name) {
-            if kind == Kind::Enum {
+        if let Some((full, found)) = index.resolve(file.package(), name) {
+            let (defined_in, message) = (found.file, found.message);
+            if found.kind == TypeKind::Enum {
                 return Err(invalid(
                     format!("`{full}` is an enum, not a message"),
                     "rpc requests and responses must be messages: pick or create a message",
@@ -519,7 +443,7 @@ impl Edits {
                 string_fields: fields,
             });
             if let Some(option) = option
-                && let Some(similar) = index.similar_message(file.package(), bare)
+                && let Some(similar) = similar_message(index, file.package(), bare)
             {
                 self.similar.insert(bare.to_owned(), (option, similar));
             }
