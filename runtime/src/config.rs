@@ -523,7 +523,7 @@ fn environments(dir: &Path) -> String {
 ///
 /// # Errors
 /// Why the directives are invalid, in one line.
-pub fn check_directives(directives: &str) -> Result<(), String> {
+pub(crate) fn check_directives(directives: &str) -> Result<(), String> {
     if directives.trim().is_empty() {
         // EnvFilter takes it, and then logs errors only: surely not what was meant.
         return Err("empty; give a level such as \"info\" (or \"off\")".to_owned());
