@@ -65,6 +65,11 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// An HTTP rule (`google.api.http`, `[[http.routes]]`) that cannot be served.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    HttpRule(Box<HttpRuleError>),
+
     /// A lock file that cannot be read.
     #[error("cannot read the lock `{}`: {source}", path.display())]
     LockUnreadable {
@@ -262,4 +267,21 @@ impl Error {
             span: span.map(Into::into),
         }
     }
+}
+
+/// An HTTP rule that cannot be served, where it is written.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{message}")]
+#[diagnostic(help("{help}"))]
+pub struct HttpRuleError {
+    /// What is wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+    /// The file's text.
+    #[source_code]
+    pub source_code: NamedSource<String>,
+    /// Where.
+    #[label("this rule")]
+    pub span: Option<SourceSpan>,
 }

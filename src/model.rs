@@ -61,6 +61,8 @@ pub struct Project {
     pub runtime_dependency: String,
     /// Whether the runtime is vendored into `vendor/svcgen-runtime/` (no `[runtime]`).
     pub vendored_runtime: bool,
+    /// The REST routes: the protos' `google.api.http` rules, then `[[http.routes]]`.
+    pub http_routes: Vec<crate::http::Route>,
 }
 
 /// svcgen's version, which is also svcgen-runtime's.
@@ -85,6 +87,34 @@ fn runtime_dependency(runtime: &crate::spec::RuntimeSpec) -> String {
     }
     let path = runtime.path.as_deref().unwrap_or(VENDORED_RUNTIME);
     format!("{{ version = {pinned}, path = {} }}", quoted(path))
+}
+
+/// A `[[http.routes]]` entry as a rule: its rpc qualified when it names a served service
+/// by its simple name.
+fn spec_rule(route: &crate::spec::HttpRouteSpec, services: &[Service]) -> crate::http::Rule {
+    let rpc = match route.rpc.rsplit_once('.') {
+        Some((service, method)) if !service.contains('.') => {
+            let mut named = services.iter().filter(|s| s.proto_name == service);
+            match (named.next(), named.next()) {
+                (Some(service), None) => format!("{}.{method}", service.full_name),
+                _ => route.rpc.clone(),
+            }
+        }
+        _ => route.rpc.clone(),
+    };
+    let (name, text, span) = route.origin.clone().unwrap_or_default();
+    crate::http::Rule {
+        rpc,
+        method: route.method.to_ascii_uppercase(),
+        path: route.path.clone(),
+        body: route.body.clone(),
+        response_body: route.response_body.clone(),
+        origin: crate::http::Origin {
+            name,
+            text,
+            span: Some((span.start, span.end)),
+        },
+    }
 }
 
 /// A typed client of another service (`[[clients]]`).
@@ -243,7 +273,17 @@ impl Project {
             .collect::<Result<Vec<_>, _>>()?;
         check_unique_modules(&services)?;
         let flavor = flavor(&services);
+        let served: Vec<String> = services.iter().map(|s| s.full_name.clone()).collect();
+        let mut rules = compiled.http_rules.clone();
+        rules.extend(
+            spec.http
+                .routes
+                .iter()
+                .map(|route| spec_rule(route, &services)),
+        );
+        let http_routes = crate::http::check(&compiled.pool, &rules, &served)?;
         Ok(Self {
+            http_routes,
             runtime_dependency: runtime_dependency(&spec.runtime),
             vendored_runtime: spec.runtime.is_vendored(),
             crate_ident,

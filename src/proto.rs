@@ -44,6 +44,10 @@ pub struct Compiled {
     /// Copies of the well-known types on disk, under an include directory, that the
     /// bundled ones were used in place of.
     pub shadowed: Vec<PathBuf>,
+    /// The `google.api.http` rules of every method, located in their files.
+    pub http_rules: Vec<crate::http::Rule>,
+    /// The descriptors as prost-reflect reads them (options and extensions included).
+    pub pool: prost_reflect::DescriptorPool,
 }
 
 /// Where the well-known types live. protox bundles them, and they are always resolved
@@ -265,6 +269,7 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
     let descriptors = compiler.file_descriptor_set();
     let mut sources = Vec::new();
     let mut shadowed = Vec::new();
+    let mut texts = BTreeMap::new();
     for file in compiler.files() {
         let name = file.name();
         if name.starts_with(WELL_KNOWN_PREFIX) && file.path().is_none() {
@@ -291,6 +296,10 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
         } else {
             continue; // a well-known type, which protox and prost-types carry
         };
+        let shown = file
+            .path()
+            .map_or_else(|| name.to_owned(), |path| path.display().to_string());
+        texts.insert(name.to_owned(), (shown, contents.clone()));
         sources.push(ProtoSource {
             name: name.to_owned(),
             contents,
@@ -306,11 +315,14 @@ pub fn compile(input: &ProtoInput) -> Result<Compiled, Error> {
     sources.sort_by_key(|source| order.get(source.name.as_str()).copied());
     let mut roots = roots;
     roots.sort_by_key(|root| order.get(root.as_str()).copied());
+    let pool = compiler.descriptor_pool();
     Ok(Compiled {
         descriptors,
         roots,
         sources,
         shadowed,
+        http_rules: crate::http::from_protos(&pool, &texts),
+        pool,
     })
 }
 

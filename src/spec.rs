@@ -27,6 +27,48 @@ pub struct Spec {
     /// svcgen vendors into it.
     #[serde(default, skip_serializing_if = "RuntimeSpec::is_vendored")]
     pub runtime: RuntimeSpec,
+    /// `[http]`: REST routes to rpcs of protos that cannot carry `google.api.http`
+    /// annotations.
+    #[serde(default, skip_serializing_if = "HttpSpec::is_empty")]
+    pub http: HttpSpec,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSpec {
+    /// `[[http.routes]]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<HttpRouteSpec>,
+}
+
+impl HttpSpec {
+    /// Whether there are no routes.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+}
+
+/// `[[http.routes]]`: what a `google.api.http` rule says, for one rpc.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpRouteSpec {
+    /// `Service.Method` or `package.Service.Method`.
+    pub rpc: String,
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, or another method.
+    pub method: String,
+    /// The path template, e.g. `/v1/{name=shelves/*}`.
+    pub path: String,
+    /// `*`, a field of the request, or none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub body: String,
+    /// A field of the response to answer with, or none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub response_body: String,
+    /// Where the route is written, for errors: the spec's shown name, text, and bytes.
+    #[serde(skip)]
+    pub origin: Option<(String, String, std::ops::Range<usize>)>,
 }
 
 /// `[runtime]`: the source of the `svcgen-runtime` dependency. At most one of `path`,
@@ -141,6 +183,7 @@ impl Spec {
             proto: ProtoSpec::default(),
             clients: Vec::new(),
             runtime: RuntimeSpec::default(),
+            http: HttpSpec::default(),
         }
     }
 
@@ -161,9 +204,10 @@ impl Spec {
     /// # Errors
     /// Invalid TOML, unknown keys or invalid values.
     pub fn parse(path: &Path, text: &str) -> Result<Self, Error> {
-        let spec: Self = toml::from_str(text)
+        let mut spec: Self = toml::from_str(text)
             .map_err(|error| Error::spec(path, text, error.message(), error.span()))?;
         spec.validate(path)?;
+        spec.locate_routes(path, text);
         Ok(spec)
     }
 
@@ -248,6 +292,32 @@ impl Spec {
             ));
         }
         Ok(())
+    }
+
+    /// Records where each `[[http.routes]]` entry is in `text`, for its errors.
+    fn locate_routes(&mut self, path: &Path, text: &str) {
+        let Ok(document) = toml_edit::Document::parse(text) else {
+            return;
+        };
+        let entries = document
+            .get("http")
+            .and_then(|http| http.get("routes"))
+            .and_then(toml_edit::Item::as_array_of_tables);
+        for (route, table) in self
+            .routes_mut()
+            .zip(entries.into_iter().flat_map(|a| a.iter()))
+        {
+            let span = table
+                .get("rpc")
+                .and_then(toml_edit::Item::span)
+                .or_else(|| table.span())
+                .unwrap_or(0..0);
+            route.origin = Some((path.display().to_string(), text.to_owned(), span));
+        }
+    }
+
+    fn routes_mut(&mut self) -> impl Iterator<Item = &mut HttpRouteSpec> {
+        self.http.routes.iter_mut()
     }
 
     /// The service name, which a spec read from a project must have.

@@ -43,6 +43,8 @@ pub enum Route {
     UnknownGrpc(PathAndQuery),
     /// An HTTP request that matched this route template.
     Matched(MatchedPath),
+    /// An HTTP request transcoded to an rpc by the REST route of this template.
+    Template(&'static str),
     /// An HTTP request that matched no route: its path.
     Path(PathAndQuery),
 }
@@ -56,6 +58,7 @@ impl Route {
             Self::Grpc(method) => method,
             Self::UnknownGrpc(path) => path.path().strip_prefix('/').unwrap_or(path.path()),
             Self::Matched(matched) => matched.as_str(),
+            Self::Template(template) => template,
             Self::Path(path) => path.path(),
         }
     }

@@ -38,6 +38,8 @@ pub struct Config<S: Service> {
     pub log: LogConfig,
     /// `[tracing]`: distributed tracing (OpenTelemetry spans exported to Zipkin or OTLP).
     pub tracing: TracingConfig,
+    /// `[rest]`: the REST routes transcoded to the RPCs.
+    pub rest: RestConfig,
     /// `[clients.<name>]`: the services this one calls.
     pub clients: S::ClientsConfig,
     /// `[app]`: the service's own settings (`AppConfig` in its `src/app.rs`).
@@ -57,6 +59,7 @@ impl<S: Service> Default for Config<S> {
                 service_name: S::NAME.to_owned(),
                 ..TracingConfig::default()
             },
+            rest: RestConfig::default(),
             clients: S::ClientsConfig::default(),
             app: S::AppConfig::default(),
         }
@@ -69,6 +72,7 @@ impl<S: Service> Clone for Config<S> {
             server: self.server.clone(),
             log: self.log.clone(),
             tracing: self.tracing.clone(),
+            rest: self.rest.clone(),
             clients: self.clients.clone(),
             app: self.app.clone(),
         }
@@ -81,6 +85,7 @@ impl<S: Service> fmt::Debug for Config<S> {
             .field("server", &self.server)
             .field("log", &self.log)
             .field("tracing", &self.tracing)
+            .field("rest", &self.rest)
             .field("clients", &self.clients)
             .field("app", &self.app)
             .finish()
@@ -111,6 +116,25 @@ impl Default for ServerConfig {
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             shutdown_delay_ms: 0,
             shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// `[rest]`: the REST routes transcoded to the RPCs (`google.api.http`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RestConfig {
+    /// The HTTP headers passed to the handler as gRPC metadata (lower case).
+    pub forward_headers: Vec<String>,
+    /// The largest request body taken, in bytes; a larger one is answered 413.
+    pub max_body_bytes: usize,
+}
+
+impl Default for RestConfig {
+    fn default() -> Self {
+        Self {
+            forward_headers: vec!["authorization".to_owned(), "x-request-id".to_owned()],
+            max_body_bytes: 4 << 20,
         }
     }
 }

@@ -13,20 +13,57 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::Service;
+use anyhow::Context as _;
+use axum::extract::State;
+use http::header::CONTENT_TYPE;
+
 use crate::access_log::Protocol;
 use crate::observe::ObserveLayer;
 use crate::otel::RequestTracing;
 use crate::shutdown::{Connection, Connections, Readiness};
+use crate::{Config, Service, rest};
 
-/// The HTTP routes of the service, each request traced and logged as `tracing` decides.
-fn router<S: Service>(state: Arc<S>, tracing: RequestTracing, readiness: Readiness) -> Router {
-    Router::new()
+/// The HTTP routes of the service, each request traced and logged as `tracing` decides:
+/// health, the service's own routes, then its REST routes and their OpenAPI document.
+fn router<S: Service>(
+    state: Arc<S>,
+    tracing: RequestTracing,
+    readiness: Readiness,
+    rest: rest::Routes<S>,
+    openapi: String,
+) -> Router {
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(move || readyz(readiness)))
-        .merge(S::http())
+        .route(
+            "/openapi.json",
+            get(move || std::future::ready(([(CONTENT_TYPE, "application/json")], openapi))),
+        )
+        .merge(S::http());
+    if !rest.is_empty() {
+        let rest = Arc::new(rest);
+        router = router.fallback(
+            move |State(state): State<Arc<S>>, request: http::Request<axum::body::Body>| {
+                let rest = Arc::clone(&rest);
+                async move { rest.serve(state, request).await }
+            },
+        );
+    }
+    router
         .layer(ObserveLayer::new(Protocol::Http, tracing, &[]))
         .with_state(state)
+}
+
+/// The REST routes of `S` and their OpenAPI document, from `config`.
+///
+/// # Errors
+/// The descriptors do not decode, or a rule cannot be served.
+pub fn rest_routes<S: Service>(config: &Config<S>) -> anyhow::Result<(rest::Routes<S>, String)> {
+    let pool = prost_reflect::DescriptorPool::decode(S::FILE_DESCRIPTOR_SET)
+        .context("the service's descriptors do not decode")?;
+    let routes = rest::Routes::new(S::HTTP_RULES, &pool, S::invoker, &config.rest)?;
+    let document = rest::document(S::NAME, S::VERSION, S::HTTP_RULES, &pool);
+    Ok((routes, document.to_string()))
 }
 
 /// Serves HTTP on `listener` until `shutdown` completes, then drains in-flight requests
@@ -37,6 +74,7 @@ fn router<S: Service>(state: Arc<S>, tracing: RequestTracing, readiness: Readine
 pub async fn serve<S: Service>(
     listener: TcpListener,
     state: Arc<S>,
+    (rest, openapi): (rest::Routes<S>, String),
     tracing: RequestTracing,
     readiness: Readiness,
     connections: Connections,
@@ -51,7 +89,8 @@ pub async fn serve<S: Service>(
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
     });
-    let app = router(state, tracing, readiness).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state, tracing, readiness, rest, openapi)
+        .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

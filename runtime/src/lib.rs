@@ -73,6 +73,7 @@ mod log_writer;
 mod macros;
 mod observe;
 mod otel;
+pub mod rest;
 mod run;
 mod server;
 mod service;

@@ -69,9 +69,16 @@ macro_rules! service {
                     as $b_stream:ident = $b_handler:path;)*
             }
         )*
+        $(
+            http {
+                $($method:literal $path:literal $(body $body:literal)?
+                    $(response_body $response_body:literal)? => $rpc:literal;)*
+            }
+        )?
     ) => {
         impl $crate::Service for $state {
             const NAME: &'static str = $name;
+            const VERSION: &'static str = env!("CARGO_PKG_VERSION");
             const GRPC_PORT: u16 = $grpc_port;
             const HTTP_PORT: u16 = $http_port;
             const SERVICES: &'static [&'static str] = &[$($full_name),*];
@@ -98,6 +105,29 @@ macro_rules! service {
 
             fn http() -> $crate::__private::axum::Router<::std::sync::Arc<Self>> {
                 $http()
+            }
+
+            const HTTP_RULES: &'static [$crate::rest::HttpRule] = &[$($(
+                $crate::rest::HttpRule {
+                    method: $method,
+                    path: $path,
+                    body: $crate::__or_empty!($($body)?),
+                    response_body: $crate::__or_empty!($($response_body)?),
+                    rpc: $rpc,
+                },
+            )*)?];
+
+            fn invoker(route: &str) -> ::std::option::Option<$crate::rest::Invoker<Self>> {
+                $(
+                    $(if route == concat!($full_name, "/", $u_name) {
+                        return Some($crate::rest::Invoker::unary($u_handler));
+                    })*
+                    $(if route == concat!($full_name, "/", $s_name) {
+                        return Some($crate::rest::Invoker::server_streaming($s_handler));
+                    })*
+                )*
+                let _ = route;
+                None
             }
         }
 
@@ -180,6 +210,18 @@ macro_rules! service {
                 }
             }
         )*
+    };
+}
+
+/// `$x`, or `""` when absent: an optional literal of [`service!`](crate::service).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __or_empty {
+    () => {
+        ""
+    };
+    ($x:literal) => {
+        $x
     };
 }
 

@@ -20,6 +20,7 @@ use tower::{Layer, Service};
 
 use crate::access_log::{self, Entry, Outcome, Protocol, Route};
 use crate::otel::{RequestTracer, RequestTracing, Served};
+use crate::rest::RouteTemplate;
 use crate::service::Method;
 
 /// Observes every request of one server: tracing and access log.
@@ -147,6 +148,10 @@ where
         Poll::Ready(match result {
             Ok(response) => {
                 finish.outcome = head_outcome(finish.protocol, &response);
+                if let Some(RouteTemplate(template)) = response.extensions().get::<RouteTemplate>()
+                {
+                    finish.renamed(template);
+                }
                 let finish = if response.body().is_end_stream() {
                     // No body (e.g. a trailers-only gRPC error): the request ends here.
                     let outcome = finish.outcome;
@@ -320,6 +325,16 @@ impl Finish {
         }
         self.entry.log(outcome, aborted, &self.context);
         span.end();
+    }
+
+    /// Names the request after the REST route template that served it.
+    fn renamed(&mut self, template: &'static str) {
+        self.entry.route = Route::Template(template);
+        let span = self.context.span();
+        if span.is_recording() {
+            span.update_name(format!("{} {template}", self.entry.method));
+            span.set_attribute(KeyValue::new(crate::otel::HTTP_ROUTE, template));
+        }
     }
 
     /// The outcome of a request whose client went away before the response ended.

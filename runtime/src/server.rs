@@ -46,6 +46,7 @@ pub async fn start<S: Service>(config: &Config<S>) -> anyhow::Result<Server> {
             .await
             .context("cannot build the application state")?,
     );
+    let rest = http::rest_routes(config)?;
     let grpc_listener = bind(config.server.grpc_addr, "gRPC").await?;
     let http_listener = bind(config.server.http_addr, "HTTP").await?;
     let grpc_addr = grpc_listener.local_addr()?;
@@ -75,6 +76,7 @@ pub async fn start<S: Service>(config: &Config<S>) -> anyhow::Result<Server> {
     let serve_http = http::serve(
         http_listener,
         state,
+        rest,
         tracing,
         readiness.clone(),
         connections.clone(),

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Config;
+use crate::rest::{HttpRule, Invoker};
 
 /// A service: its gRPC services (the glue svcgen generates from the protos), its
 /// configuration sections, its state and its HTTP routes.
@@ -21,6 +22,8 @@ pub trait Service: Sized + Send + Sync + 'static {
     /// The service's name: the crate's, the default `tracing.service_name` and the
     /// prefix of its log files.
     const NAME: &'static str;
+    /// The service's version (its crate's), in its OpenAPI document.
+    const VERSION: &'static str = "0.0.0";
     /// The default port of `server.grpc_addr` (on `0.0.0.0`).
     const GRPC_PORT: u16;
     /// The default port of `server.http_addr` (on `0.0.0.0`).
@@ -46,6 +49,17 @@ pub trait Service: Sized + Send + Sync + 'static {
 
     /// The service's own HTTP routes, served beside `/healthz` and `/readyz`.
     fn http() -> axum::Router<Arc<Self>>;
+
+    /// The REST routes transcoded to the RPCs (`google.api.http`), served on the HTTP
+    /// port after the service's own routes.
+    const HTTP_RULES: &'static [HttpRule] = &[];
+
+    /// How the REST routes call the rpc `route` (`package.Service/Method`): for the
+    /// unary and server-streaming RPCs.
+    fn invoker(route: &str) -> Option<Invoker<Self>> {
+        let _ = route;
+        None
+    }
 }
 
 /// A configuration section: decoded from TOML and environment variables, with defaults.

@@ -297,8 +297,11 @@ fn force_never_replaces_a_file_without_keeping_it_and_never_overwrites_a_backup(
         2,
         "only the replaced files: {stdout}"
     );
+    let (files, protos) = default_counts();
     assert!(
-        stdout.contains("(50 files and 1 proto; 3 of them were there already, see above)"),
+        stdout.contains(&format!(
+            "({files} files and {protos} protos; 3 of them were there already, see above)"
+        )),
         "{stdout}"
     );
     let output = run(svcgen(&project).arg("check"));
@@ -373,16 +376,33 @@ fn new_refuses_to_create_a_service_inside_another_one() {
     assert!(output.status.success(), "{}", text(&output.stderr));
 }
 
+/// How many files and protos the default project has, as rendered.
+fn default_counts() -> (usize, usize) {
+    let generated = svcgen::commands::new::generate(&svcgen::commands::new::NewOptions {
+        name: "demo".to_owned(),
+        ..Default::default()
+    })
+    .unwrap();
+    let protos = generated
+        .files
+        .iter()
+        .filter(|file| file.owner == svcgen::render::Owner::Proto)
+        .count();
+    (generated.files.len() - protos, protos)
+}
+
 #[test]
 fn new_in_the_current_directory_says_so_and_needs_no_cd() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(svcgen(dir.path()).args(["new", "demo", "--out", "."]));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
+    let (files, protos) = default_counts();
     assert!(
-        stdout.contains(
-            "\nCreated `demo` in the current directory (50 files and 1 proto) serving greeter.v1.Greeter.\nNext: cargo run\n"
-        ),
+        stdout.contains(&format!(
+            "\nCreated `demo` in the current directory ({files} files and {protos} protos) \
+             serving greeter.v1.Greeter.\nNext: cargo run\n"
+        )),
         "{stdout}"
     );
     // Elsewhere: not inside the project just made.
@@ -672,4 +692,73 @@ fn completions_are_printed_for_every_shell_and_bash_loads_them() {
     let output = run(svcgen(dir.path()).args(["completions", "tcsh"]));
     assert_eq!(output.status.code(), Some(2), "a usage error");
     assert!(text(&output.stderr).contains("possible values: bash, elvish, fish, powershell, zsh"));
+}
+
+#[test]
+fn an_http_rule_that_cannot_be_served_is_shown_where_it_is_written() {
+    let dir = scratch_with(&[(
+        "api/a.proto",
+        "syntax = \"proto3\";\npackage p.v1;\nimport \"google/api/annotations.proto\";\n\
+         service S {\n  rpc Get(Item) returns (Item) {\n    \
+         option (google.api.http) = { get: \"/v1/{nope}\" };\n  }\n}\n\
+         message Item { string name = 1; }\n",
+    )]);
+    let stderr = fails(
+        dir.path(),
+        &["new", "x", "--proto", "api/a.proto", "--include", "api"],
+    );
+    assert!(
+        stderr.starts_with("error: path variable `nope`: `p.v1.Item` has no field `nope`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("╭─[api/a.proto:6:5]"), "{stderr}");
+    assert!(
+        stderr.contains("help: bind fields of the request"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn http_routes_of_the_spec_are_served_and_checked_like_annotations() {
+    let proto = "syntax = \"proto3\";\npackage p.v1;\nservice S {\n  rpc Get(Item) returns (Item);\n}\n\
+                 message Item { string name = 1; }\n";
+    let spec = |route: &str| {
+        format!(
+            "[service]\nname = \"x\"\n\n[proto]\nfiles = [\"a.proto\"]\nincludes = [\"api\"]\n\n\
+             [[http.routes]]\n{route}\n"
+        )
+    };
+    let dir = scratch_with(&[
+        ("api/a.proto", proto),
+        (
+            "svcgen.toml",
+            &spec("rpc = \"S.Get\"\nmethod = \"get\"\npath = \"/v1/items/{name}\""),
+        ),
+    ]);
+    let output = run(svcgen(dir.path()).args(["new", "x", "--spec", "svcgen.toml"]));
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let glue = std::fs::read_to_string(dir.path().join("x/src/svcgen/mod.rs")).unwrap();
+    assert!(
+        glue.contains("\"GET\" \"/v1/items/{name}\"\n                => \"p.v1.S/Get\";"),
+        "{glue}"
+    );
+    let api = std::fs::read_to_string(dir.path().join("x/API.md")).unwrap();
+    assert!(
+        api.contains("| `GET /v1/items/{name}` | `p.v1.S/Get` |"),
+        "{api}"
+    );
+
+    let dir = scratch_with(&[
+        ("api/a.proto", proto),
+        (
+            "svcgen.toml",
+            &spec("rpc = \"S.Nope\"\nmethod = \"get\"\npath = \"/v1/items/{name}\""),
+        ),
+    ]);
+    let stderr = fails(dir.path(), &["new", "x", "--spec", "svcgen.toml"]);
+    assert!(
+        stderr.contains("no rpc `p.v1.S.Nope` is served"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("╭─[svcgen.toml:9:7]"), "{stderr}");
 }

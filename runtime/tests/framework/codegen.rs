@@ -1,4 +1,5 @@
-//! The test service's Rust code is generated from `support/echo.proto` and committed
+//! The test service's Rust code is generated from `support/echo.proto` and
+//! `support/rest.proto` (both of the package `echo.v1`) and committed
 //! (`support/echo.v1.rs`, `support/echo.v1.fds.rs`), as tonic commits tonic-health's: the
 //! runtime has no build script. This regenerates it and fails when the committed files
 //! differ; `SVCGEN_BLESS=1` writes them instead.
@@ -15,14 +16,18 @@ fn support_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/framework/support")
 }
 
-/// The descriptors of `echo.proto`, with its comments (for the generated docs).
+/// The protos of the test service.
+const PROTOS: [&str; 2] = ["echo.proto", "rest.proto"];
+
+/// The descriptors of [`PROTOS`] and the well-known types they import, with their
+/// comments (for the generated docs).
 fn descriptors() -> prost_types::FileDescriptorSet {
     protox::Compiler::new([support_dir()])
         .expect("the include directory")
         .include_imports(true)
         .include_source_info(true)
-        .open_file("echo.proto")
-        .expect("echo.proto compiles")
+        .open_files(PROTOS)
+        .expect("the protos compile")
         .file_descriptor_set()
 }
 
@@ -44,8 +49,9 @@ fn file_descriptor_set(mut descriptors: prost_types::FileDescriptorSet) -> Strin
     }
     let bytes = descriptors.encode_to_vec();
     let mut text = String::from(
-        "// @generated from echo.proto by the test `codegen`: do not edit.\n\
-         /// The encoded `FileDescriptorSet` of echo.proto, for gRPC reflection.\n\
+        "// @generated from echo.proto and rest.proto by the test `codegen`: do not edit.\n\
+         /// The encoded `FileDescriptorSet` of echo.proto and rest.proto (and the well-known\n\
+         /// types they import), for gRPC reflection and the REST routes.\n\
          pub const FILE_DESCRIPTOR_SET: &[u8] = &[",
     );
     for (index, byte) in bytes.iter().enumerate() {
@@ -80,7 +86,7 @@ fn the_committed_echo_code_is_what_echo_proto_generates() {
     }
     assert!(
         stale.is_empty(),
-        "{stale:?} differ from what tests/framework/support/echo.proto generates: run \
+        "{stale:?} differ from what {PROTOS:?} of tests/framework/support generate: run \
          `{BLESS}=1 cargo test -p svcgen-runtime --test framework codegen` and commit them"
     );
 }

@@ -547,3 +547,599 @@ pub mod echo_server {
         const NAME: &'static str = SERVICE_NAME;
     }
 }
+/// A field of every kind.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Item {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(string, tag = "2")]
+    pub display_name: ::prost::alloc::string::String,
+    #[prost(int64, tag = "3")]
+    pub big_count: i64,
+    #[prost(uint64, tag = "4")]
+    pub unsigned_count: u64,
+    #[prost(bool, tag = "5")]
+    pub is_active: bool,
+    #[prost(double, tag = "6")]
+    pub ratio: f64,
+    #[prost(bytes = "vec", tag = "7")]
+    pub data: ::prost::alloc::vec::Vec<u8>,
+    #[prost(enumeration = "Color", tag = "8")]
+    pub color: i32,
+    #[prost(string, repeated, tag = "9")]
+    pub tags: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(message, optional, tag = "10")]
+    pub nested: ::core::option::Option<Nested>,
+    #[prost(map = "string, int32", tag = "11")]
+    pub counts: ::std::collections::HashMap<::prost::alloc::string::String, i32>,
+    #[prost(message, optional, tag = "12")]
+    pub created_at: ::core::option::Option<::prost_types::Timestamp>,
+    #[prost(message, optional, tag = "13")]
+    pub ttl: ::core::option::Option<::prost_types::Duration>,
+    #[prost(message, optional, tag = "14")]
+    pub update_mask: ::core::option::Option<::prost_types::FieldMask>,
+    #[prost(message, optional, tag = "15")]
+    pub attributes: ::core::option::Option<::prost_types::Struct>,
+    #[prost(message, optional, tag = "16")]
+    pub extra: ::core::option::Option<::prost_types::Value>,
+    #[prost(message, optional, tag = "17")]
+    pub values: ::core::option::Option<::prost_types::ListValue>,
+    #[prost(message, optional, tag = "18")]
+    pub detail: ::core::option::Option<::prost_types::Any>,
+    #[prost(message, optional, tag = "19")]
+    pub limit: ::core::option::Option<i32>,
+    #[prost(message, optional, tag = "20")]
+    pub note: ::core::option::Option<::prost::alloc::string::String>,
+    #[prost(message, optional, tag = "21")]
+    pub nothing: ::core::option::Option<()>,
+    /// What Repeat fails with after its copies.
+    #[prost(message, optional, tag = "22")]
+    pub failure: ::core::option::Option<Failure>,
+}
+/// A message inside an item.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Nested {
+    #[prost(int64, tag = "1")]
+    pub id: i64,
+    #[prost(string, tag = "2")]
+    pub label: ::prost::alloc::string::String,
+}
+/// A gRPC status.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct Failure {
+    /// Its code; 0 (OK) is no failure.
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    #[prost(string, tag = "2")]
+    pub message: ::prost::alloc::string::String,
+}
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
+#[repr(i32)]
+pub enum Color {
+    Unspecified = 0,
+    Red = 1,
+    Green = 2,
+}
+impl Color {
+    /// String value of the enum field names used in the ProtoBuf definition.
+    ///
+    /// The values are not transformed in any way and thus are considered stable
+    /// (if the ProtoBuf definition does not change) and safe for programmatic use.
+    pub fn as_str_name(&self) -> &'static str {
+        match self {
+            Self::Unspecified => "COLOR_UNSPECIFIED",
+            Self::Red => "COLOR_RED",
+            Self::Green => "COLOR_GREEN",
+        }
+    }
+    /// Creates an enum from field names used in the ProtoBuf definition.
+    pub fn from_str_name(value: &str) -> ::core::option::Option<Self> {
+        match value {
+            "COLOR_UNSPECIFIED" => Some(Self::Unspecified),
+            "COLOR_RED" => Some(Self::Red),
+            "COLOR_GREEN" => Some(Self::Green),
+            _ => None,
+        }
+    }
+}
+/// Generated client implementations.
+pub mod rest_client {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        clippy::wildcard_imports,
+        clippy::let_unit_value,
+    )]
+    use tonic::codegen::*;
+    use tonic::codegen::http::Uri;
+    /// Answers every request with what it was sent.
+    #[derive(Debug, Clone)]
+    pub struct RestClient<T> {
+        inner: tonic::client::Grpc<T>,
+    }
+    impl RestClient<tonic::transport::Channel> {
+        /// Attempt to create a new client by connecting to a given endpoint.
+        pub async fn connect<D>(dst: D) -> Result<Self, tonic::transport::Error>
+        where
+            D: TryInto<tonic::transport::Endpoint>,
+            D::Error: Into<StdError>,
+        {
+            let conn = tonic::transport::Endpoint::new(dst)?.connect().await?;
+            Ok(Self::new(conn))
+        }
+    }
+    impl<T> RestClient<T>
+    where
+        T: tonic::client::GrpcService<tonic::body::Body>,
+        T::Error: Into<StdError>,
+        T::ResponseBody: Body<Data = Bytes> + std::marker::Send + 'static,
+        <T::ResponseBody as Body>::Error: Into<StdError> + std::marker::Send,
+    {
+        pub fn new(inner: T) -> Self {
+            let inner = tonic::client::Grpc::new(inner);
+            Self { inner }
+        }
+        pub fn with_origin(inner: T, origin: Uri) -> Self {
+            let inner = tonic::client::Grpc::with_origin(inner, origin);
+            Self { inner }
+        }
+        pub fn with_interceptor<F>(
+            inner: T,
+            interceptor: F,
+        ) -> RestClient<InterceptedService<T, F>>
+        where
+            F: tonic::service::Interceptor,
+            T::ResponseBody: Default,
+            T: tonic::codegen::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<
+                    <T as tonic::client::GrpcService<tonic::body::Body>>::ResponseBody,
+                >,
+            >,
+            <T as tonic::codegen::Service<
+                http::Request<tonic::body::Body>,
+            >>::Error: Into<StdError> + std::marker::Send + std::marker::Sync,
+        {
+            RestClient::new(InterceptedService::new(inner, interceptor))
+        }
+        /// Compress requests with the given encoding.
+        ///
+        /// This requires the server to support it otherwise it might respond with an
+        /// error.
+        #[must_use]
+        pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+            self.inner = self.inner.send_compressed(encoding);
+            self
+        }
+        /// Enable decompressing responses.
+        #[must_use]
+        pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+            self.inner = self.inner.accept_compressed(encoding);
+            self
+        }
+        /// Limits the maximum size of a decoded message.
+        ///
+        /// Default: `4MB`
+        #[must_use]
+        pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+            self.inner = self.inner.max_decoding_message_size(limit);
+            self
+        }
+        /// Limits the maximum size of an encoded message.
+        ///
+        /// Default: `usize::MAX`
+        #[must_use]
+        pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+            self.inner = self.inner.max_encoding_message_size(limit);
+            self
+        }
+        /// The item, as it came.
+        pub async fn mirror(
+            &mut self,
+            request: impl tonic::IntoRequest<super::Item>,
+        ) -> std::result::Result<tonic::Response<super::Item>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/echo.v1.Rest/Mirror");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "Mirror"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// A copy of the item per tag, each named `<name> <tag>`; then, when the item has a
+        /// failure with a code, that failure.
+        pub async fn repeat(
+            &mut self,
+            request: impl tonic::IntoRequest<super::Item>,
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::Item>>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/echo.v1.Rest/Repeat");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "Repeat"));
+            self.inner.server_streaming(req, path, codec).await
+        }
+        /// Fails with the request's status; answers when its code is 0 (OK).
+        pub async fn fail(
+            &mut self,
+            request: impl tonic::IntoRequest<super::Failure>,
+        ) -> std::result::Result<tonic::Response<()>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/echo.v1.Rest/Fail");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "Fail"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// The metadata the call arrived with (the ASCII values), by key.
+        pub async fn metadata(
+            &mut self,
+            request: impl tonic::IntoRequest<()>,
+        ) -> std::result::Result<tonic::Response<::prost_types::Struct>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/echo.v1.Rest/Metadata");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "Metadata"));
+            self.inner.unary(req, path, codec).await
+        }
+    }
+}
+/// Generated server implementations.
+pub mod rest_server {
+    #![allow(
+        unused_variables,
+        dead_code,
+        missing_docs,
+        clippy::wildcard_imports,
+        clippy::let_unit_value,
+    )]
+    use tonic::codegen::*;
+    /// Generated trait containing gRPC methods that should be implemented for use with RestServer.
+    #[async_trait]
+    pub trait Rest: std::marker::Send + std::marker::Sync + 'static {
+        /// The item, as it came.
+        async fn mirror(
+            &self,
+            request: tonic::Request<super::Item>,
+        ) -> std::result::Result<tonic::Response<super::Item>, tonic::Status>;
+        /// Server streaming response type for the Repeat method.
+        type RepeatStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::Item, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
+        /// A copy of the item per tag, each named `<name> <tag>`; then, when the item has a
+        /// failure with a code, that failure.
+        async fn repeat(
+            &self,
+            request: tonic::Request<super::Item>,
+        ) -> std::result::Result<tonic::Response<Self::RepeatStream>, tonic::Status>;
+        /// Fails with the request's status; answers when its code is 0 (OK).
+        async fn fail(
+            &self,
+            request: tonic::Request<super::Failure>,
+        ) -> std::result::Result<tonic::Response<()>, tonic::Status>;
+        /// The metadata the call arrived with (the ASCII values), by key.
+        async fn metadata(
+            &self,
+            request: tonic::Request<()>,
+        ) -> std::result::Result<tonic::Response<::prost_types::Struct>, tonic::Status>;
+    }
+    /// Answers every request with what it was sent.
+    #[derive(Debug)]
+    pub struct RestServer<T> {
+        inner: Arc<T>,
+        accept_compression_encodings: EnabledCompressionEncodings,
+        send_compression_encodings: EnabledCompressionEncodings,
+        max_decoding_message_size: Option<usize>,
+        max_encoding_message_size: Option<usize>,
+    }
+    impl<T> RestServer<T> {
+        pub fn new(inner: T) -> Self {
+            Self::from_arc(Arc::new(inner))
+        }
+        pub fn from_arc(inner: Arc<T>) -> Self {
+            Self {
+                inner,
+                accept_compression_encodings: Default::default(),
+                send_compression_encodings: Default::default(),
+                max_decoding_message_size: None,
+                max_encoding_message_size: None,
+            }
+        }
+        pub fn with_interceptor<F>(
+            inner: T,
+            interceptor: F,
+        ) -> InterceptedService<Self, F>
+        where
+            F: tonic::service::Interceptor,
+        {
+            InterceptedService::new(Self::new(inner), interceptor)
+        }
+        /// Enable decompressing requests with the given encoding.
+        #[must_use]
+        pub fn accept_compressed(mut self, encoding: CompressionEncoding) -> Self {
+            self.accept_compression_encodings.enable(encoding);
+            self
+        }
+        /// Compress responses with the given encoding, if the client supports it.
+        #[must_use]
+        pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
+            self.send_compression_encodings.enable(encoding);
+            self
+        }
+        /// Limits the maximum size of a decoded message.
+        ///
+        /// Default: `4MB`
+        #[must_use]
+        pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
+            self.max_decoding_message_size = Some(limit);
+            self
+        }
+        /// Limits the maximum size of an encoded message.
+        ///
+        /// Default: `usize::MAX`
+        #[must_use]
+        pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
+            self.max_encoding_message_size = Some(limit);
+            self
+        }
+    }
+    impl<T, B> tonic::codegen::Service<http::Request<B>> for RestServer<T>
+    where
+        T: Rest,
+        B: Body + std::marker::Send + 'static,
+        B::Error: Into<StdError> + std::marker::Send + 'static,
+    {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = std::convert::Infallible;
+        type Future = BoxFuture<Self::Response, Self::Error>;
+        fn poll_ready(
+            &mut self,
+            _cx: &mut Context<'_>,
+        ) -> Poll<std::result::Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, req: http::Request<B>) -> Self::Future {
+            match req.uri().path() {
+                "/echo.v1.Rest/Mirror" => {
+                    #[allow(non_camel_case_types)]
+                    struct MirrorSvc<T: Rest>(pub Arc<T>);
+                    impl<T: Rest> tonic::server::UnaryService<super::Item>
+                    for MirrorSvc<T> {
+                        type Response = super::Item;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::Item>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Rest>::mirror(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = MirrorSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/echo.v1.Rest/Repeat" => {
+                    #[allow(non_camel_case_types)]
+                    struct RepeatSvc<T: Rest>(pub Arc<T>);
+                    impl<T: Rest> tonic::server::ServerStreamingService<super::Item>
+                    for RepeatSvc<T> {
+                        type Response = super::Item;
+                        type ResponseStream = T::RepeatStream;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::ResponseStream>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::Item>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Rest>::repeat(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RepeatSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.server_streaming(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/echo.v1.Rest/Fail" => {
+                    #[allow(non_camel_case_types)]
+                    struct FailSvc<T: Rest>(pub Arc<T>);
+                    impl<T: Rest> tonic::server::UnaryService<super::Failure>
+                    for FailSvc<T> {
+                        type Response = ();
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::Failure>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Rest>::fail(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = FailSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/echo.v1.Rest/Metadata" => {
+                    #[allow(non_camel_case_types)]
+                    struct MetadataSvc<T: Rest>(pub Arc<T>);
+                    impl<T: Rest> tonic::server::UnaryService<()> for MetadataSvc<T> {
+                        type Response = ::prost_types::Struct;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(&mut self, request: tonic::Request<()>) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Rest>::metadata(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = MetadataSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                _ => {
+                    Box::pin(async move {
+                        let mut response = http::Response::new(
+                            tonic::body::Body::default(),
+                        );
+                        let headers = response.headers_mut();
+                        headers
+                            .insert(
+                                tonic::Status::GRPC_STATUS,
+                                (tonic::Code::Unimplemented as i32).into(),
+                            );
+                        headers
+                            .insert(
+                                http::header::CONTENT_TYPE,
+                                tonic::metadata::GRPC_CONTENT_TYPE,
+                            );
+                        Ok(response)
+                    })
+                }
+            }
+        }
+    }
+    impl<T> Clone for RestServer<T> {
+        fn clone(&self) -> Self {
+            let inner = self.inner.clone();
+            Self {
+                inner,
+                accept_compression_encodings: self.accept_compression_encodings,
+                send_compression_encodings: self.send_compression_encodings,
+                max_decoding_message_size: self.max_decoding_message_size,
+                max_encoding_message_size: self.max_encoding_message_size,
+            }
+        }
+    }
+    /// Generated gRPC service name
+    pub const SERVICE_NAME: &str = "echo.v1.Rest";
+    impl<T> tonic::server::NamedService for RestServer<T> {
+        const NAME: &'static str = SERVICE_NAME;
+    }
+}

@@ -68,5 +68,17 @@ pub mod services {
 {%- endfor %}
         }
 {%- endfor %}
+{%- if !p.http_routes.is_empty() %}
+
+        // The REST routes: `google.api.http` rules and `[[http.routes]]`.
+        http {
+{%- for route in p.http_routes %}
+            "{{ route.method }}" "{{ route.path }}"
+{%- if !route.body.is_empty() %} body "{{ route.body }}"{% endif %}
+{%- if !route.response_body.is_empty() %} response_body "{{ route.response_body }}"{% endif %}
+                => "{{ route.rpc }}";
+{%- endfor %}
+        }
+{%- endif %}
     }
 }

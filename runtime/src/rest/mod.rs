@@ -1,0 +1,562 @@
+//! REST for external callers: HTTP/JSON routes transcoded to the service's RPCs, so one
+//! handler serves gRPC and JSON alike, as grpc-gateway and Envoy's transcoder do.
+//!
+//! Routes are the `google.api.http` rules of the protos (and `[[http.routes]]` of
+//! svcgen.toml), which svcgen checked and lists in the glue ([`HttpRule`]). A request
+//! that matches one is turned into the rpc's request message — path variables, the
+//! query string for the fields neither the path nor the body binds, the JSON body
+//! (`body: "*"` or one field) — following the proto3 JSON mapping (prost-reflect, with
+//! the service's descriptors), handed to the handler with the configured headers as gRPC
+//! metadata, and its response written back as JSON (or one field of it:
+//! `response_body`). A server-streaming rpc answers newline-delimited JSON, or
+//! Server-Sent Events when asked for `text/event-stream`. A gRPC status becomes the HTTP
+//! status grpc-gateway gives it, with a `google.rpc.Status`-shaped body.
+
+mod openapi;
+mod status;
+pub(crate) mod template;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse as _, Response};
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode, header};
+use prost::Message as _;
+use prost_reflect::{
+    DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor,
+};
+use serde_json::{Map, Value};
+use tokio_stream::StreamExt as _;
+use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
+
+use crate::BoxStream;
+use crate::config::RestConfig;
+use template::Template;
+
+pub(crate) use openapi::document;
+use status::Problem;
+
+/// A `google.api.http` rule: an HTTP route to an rpc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpRule {
+    /// `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, or a custom method.
+    pub method: &'static str,
+    /// The path template (`/v1/{name=shelves/*}`).
+    pub path: &'static str,
+    /// `*` (the whole request is the body), a field of the request, or empty (no body).
+    pub body: &'static str,
+    /// A field of the response to answer with instead of the whole response, or empty.
+    pub response_body: &'static str,
+    /// The rpc: `package.Service/Method`.
+    pub rpc: &'static str,
+}
+
+type Handled<T> = Pin<Box<dyn Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send>>;
+
+/// A call of a handler with an encoded request.
+type Call<S, T> = Box<dyn Fn(Arc<S>, tonic::Request<Bytes>) -> Handled<T> + Send + Sync>;
+
+/// How the REST routes call an rpc's handler: with the request message encoded, and the
+/// response (or each response of a stream) encoded back. Built by
+/// [`service!`](crate::service) for every unary and server-streaming rpc.
+pub enum Invoker<S> {
+    /// A unary rpc.
+    Unary(Call<S, Bytes>),
+    /// A server-streaming rpc.
+    ServerStreaming(Call<S, BoxStream<Bytes>>),
+}
+
+impl<S> std::fmt::Debug for Invoker<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Unary(_) => "Invoker::Unary",
+            Self::ServerStreaming(_) => "Invoker::ServerStreaming",
+        })
+    }
+}
+
+/// The request of `request`, decoded as `T`.
+fn decode<T: prost::Message + Default>(
+    request: tonic::Request<Bytes>,
+) -> Result<tonic::Request<T>, tonic::Status> {
+    let (metadata, extensions, bytes) = request.into_parts();
+    let message = T::decode(bytes)
+        .map_err(|error| tonic::Status::invalid_argument(format!("invalid request: {error}")))?;
+    Ok(tonic::Request::from_parts(metadata, extensions, message))
+}
+
+impl<S: Send + Sync + 'static> Invoker<S> {
+    /// The invoker of a unary rpc's `handler`.
+    pub fn unary<Req, Res, F, Fut>(handler: F) -> Self
+    where
+        Req: prost::Message + Default + 'static,
+        Res: prost::Message + 'static,
+        F: Fn(Arc<S>, tonic::Request<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>> + Send + 'static,
+    {
+        Self::Unary(Box::new(move |state, request| {
+            let call = decode::<Req>(request).map(|request| handler(state, request));
+            Box::pin(async move {
+                let response = call?.await?;
+                Ok(response.map(|message| Bytes::from(message.encode_to_vec())))
+            })
+        }))
+    }
+
+    /// The invoker of a server-streaming rpc's `handler`.
+    pub fn server_streaming<Req, Res, F, Fut>(handler: F) -> Self
+    where
+        Req: prost::Message + Default + 'static,
+        Res: prost::Message + 'static,
+        F: Fn(Arc<S>, tonic::Request<Req>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<tonic::Response<BoxStream<Res>>, tonic::Status>>
+            + Send
+            + 'static,
+    {
+        Self::ServerStreaming(Box::new(move |state, request| {
+            let call = decode::<Req>(request).map(|request| handler(state, request));
+            Box::pin(async move {
+                let response = call?.await?;
+                Ok(response.map(|stream| -> BoxStream<Bytes> {
+                    Box::pin(
+                        stream.map(|item| item.map(|message| Bytes::from(message.encode_to_vec()))),
+                    )
+                }))
+            })
+        }))
+    }
+}
+
+/// The route template a transcoded request was matched by, set on its response: the
+/// request layer names the request's access line and SERVER span after it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteTemplate(pub &'static str);
+
+/// One served rule.
+struct Route<S> {
+    rule: HttpRule,
+    method: Method,
+    template: Template,
+    input: MessageDescriptor,
+    output: MessageDescriptor,
+    invoker: Arc<Invoker<S>>,
+}
+
+/// The REST routes of a service.
+pub(crate) struct Routes<S> {
+    routes: Vec<Route<S>>,
+    forward: Vec<(http::HeaderName, MetadataKey<tonic::metadata::Ascii>)>,
+    max_body_bytes: usize,
+}
+
+impl<S: Send + Sync + 'static> Routes<S> {
+    /// The routes of `rules`, each calling the invoker `invoker` gives its rpc, with the
+    /// messages of `pool`.
+    ///
+    /// # Errors
+    /// A rule svcgen would have refused: an unknown rpc or method, a bad template, an rpc
+    /// without an invoker (client or bidirectional streaming).
+    pub(crate) fn new(
+        rules: &[HttpRule],
+        pool: &DescriptorPool,
+        invoker: impl Fn(&str) -> Option<Invoker<S>>,
+        config: &RestConfig,
+    ) -> anyhow::Result<Self> {
+        let mut invokers: BTreeMap<&str, Arc<Invoker<S>>> = BTreeMap::new();
+        let mut routes = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let (service, method) = rule.rpc.split_once('/').unwrap_or((rule.rpc, ""));
+            let descriptor = pool
+                .get_service_by_name(service)
+                .and_then(|service| service.methods().find(|m| m.name() == method))
+                .ok_or_else(|| anyhow::anyhow!("HTTP rule for an unknown rpc {}", rule.rpc))?;
+            let invoker = match invokers.get(rule.rpc) {
+                Some(invoker) => Arc::clone(invoker),
+                None => {
+                    let invoker = Arc::new(invoker(rule.rpc).ok_or_else(|| {
+                        anyhow::anyhow!("{} cannot be served over HTTP", rule.rpc)
+                    })?);
+                    invokers.insert(rule.rpc, Arc::clone(&invoker));
+                    invoker
+                }
+            };
+            routes.push(Route {
+                rule: *rule,
+                method: Method::from_bytes(rule.method.as_bytes())?,
+                template: Template::parse(rule.path)?,
+                input: descriptor.input(),
+                output: descriptor.output(),
+                invoker,
+            });
+        }
+        let forward = config
+            .forward_headers
+            .iter()
+            .map(|name| {
+                let name = name.to_ascii_lowercase();
+                Ok((
+                    http::HeaderName::from_bytes(name.as_bytes())?,
+                    MetadataKey::from_bytes(name.as_bytes())?,
+                ))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            routes,
+            forward,
+            max_body_bytes: config.max_body_bytes,
+        })
+    }
+
+    /// Whether there is any route.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Answers `request` with the route it matches (404 when none does).
+    pub(crate) async fn serve(&self, state: Arc<S>, request: http::Request<Body>) -> Response {
+        let path = request.uri().path().to_owned();
+        let found = self.routes.iter().find_map(|route| {
+            (route.method == request.method())
+                .then(|| route.template.matches(&path))
+                .flatten()
+                .map(|bound| (route, bound))
+        });
+        let Some((route, bound)) = found else {
+            let other_method = self
+                .routes
+                .iter()
+                .any(|route| route.template.matches(&path).is_some());
+            let status = if other_method {
+                StatusCode::METHOD_NOT_ALLOWED
+            } else {
+                StatusCode::NOT_FOUND
+            };
+            return Problem::http(status, "no route").into_response();
+        };
+        let mut response = match self.call(route, state, request, bound).await {
+            Ok(response) => response,
+            Err(problem) => problem.into_response(),
+        };
+        response
+            .extensions_mut()
+            .insert(RouteTemplate(route.rule.path));
+        response
+    }
+
+    async fn call(
+        &self,
+        route: &Route<S>,
+        state: Arc<S>,
+        request: http::Request<Body>,
+        bound: Vec<String>,
+    ) -> Result<Response, Problem> {
+        let (parts, body) = request.into_parts();
+        let body = axum::body::to_bytes(body, self.max_body_bytes)
+            .await
+            .map_err(|_| {
+                Problem::http(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    &format!("the body is larger than {} bytes", self.max_body_bytes),
+                )
+            })?;
+        let message = request_message(route, &parts, &body, &bound)?;
+        let mut metadata = MetadataMap::new();
+        for (header, key) in &self.forward {
+            for value in parts.headers.get_all(header) {
+                if let Ok(value) = MetadataValue::try_from(value.as_bytes()) {
+                    metadata.append(key.clone(), value);
+                }
+            }
+        }
+        let request = tonic::Request::from_parts(
+            metadata,
+            tonic::Extensions::default(),
+            Bytes::from(message.encode_to_vec()),
+        );
+        match &*route.invoker {
+            Invoker::Unary(invoke) => {
+                let response = invoke(state, request).await.map_err(Problem::grpc)?;
+                let json = response_json(route, response.get_ref())?;
+                Ok(json_response(StatusCode::OK, json))
+            }
+            Invoker::ServerStreaming(invoke) => {
+                let stream = invoke(state, request).await.map_err(Problem::grpc)?;
+                let sse = parts
+                    .headers
+                    .get(header::ACCEPT)
+                    .and_then(|accept| accept.to_str().ok())
+                    .is_some_and(|accept| accept.contains("text/event-stream"));
+                Ok(streamed(route, stream.into_inner(), sse))
+            }
+        }
+    }
+}
+
+/// The JSON object of the request's fields: the body, then the path's variables, then
+/// (for the fields neither binds) the query string, decoded into the request message.
+fn request_message<S>(
+    route: &Route<S>,
+    parts: &http::request::Parts,
+    body: &[u8],
+    bound: &[String],
+) -> Result<DynamicMessage, Problem> {
+    let mut fields = Map::new();
+    let body_field = route.rule.body;
+    if !body_field.is_empty() && !body.is_empty() {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|error| Problem::invalid(&format!("the body is not valid JSON: {error}")))?;
+        if body_field == "*" {
+            match value {
+                Value::Object(object) => fields = object,
+                _ => return Err(Problem::invalid("the body must be a JSON object")),
+            }
+        } else {
+            fields.insert(body_field.to_owned(), value);
+        }
+    }
+    for (variable, text) in route.template.variables().iter().zip(bound) {
+        let path = variable.field.join(".");
+        let value = scalar(&route.input, &variable.field, text)
+            .map_err(|problem| Problem::invalid(&format!("path parameter `{path}`: {problem}")))?;
+        insert(&mut fields, &variable.field, value, false);
+    }
+    if body_field != "*"
+        && let Some(query) = parts.uri.query()
+    {
+        for (key, text) in form_urlencoded::parse(query.as_bytes()) {
+            let path: Vec<String> = key.split('.').map(str::to_owned).collect();
+            if route.template.variables().iter().any(|v| v.field == path)
+                || path.first().is_some_and(|first| *first == body_field)
+            {
+                continue; // bound by the path or the body
+            }
+            let value = scalar(&route.input, &path, &text).map_err(|problem| {
+                Problem::invalid(&format!("query parameter `{key}`: {problem}"))
+            })?;
+            insert(&mut fields, &path, value, true);
+        }
+    }
+    let mut options = DeserializeOptions::new();
+    options = options.deny_unknown_fields(true);
+    let mut track = serde_path_to_error::Track::new();
+    let deserializer = serde_path_to_error::Deserializer::new(Value::Object(fields), &mut track);
+    DynamicMessage::deserialize_with_options(route.input.clone(), deserializer, &options).map_err(
+        |error| {
+            let path = track.path().to_string();
+            if path.is_empty() || path == "." {
+                Problem::invalid(&error.to_string())
+            } else {
+                Problem::invalid(&format!("`{path}`: {error}"))
+            }
+        },
+    )
+}
+
+/// Sets `value` at the field path `path` of `fields`, as a list element when `repeat`.
+fn insert(fields: &mut Map<String, Value>, path: &[String], value: Value, repeat: bool) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    let mut object = fields;
+    for parent in parents {
+        let entry = object
+            .entry(parent.clone())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !entry.is_object() {
+            *entry = Value::Object(Map::new());
+        }
+        let Value::Object(inner) = entry else {
+            return;
+        };
+        object = inner;
+    }
+    match (object.get_mut(last), repeat) {
+        (Some(Value::Array(values)), true) => values.push(value),
+        (Some(existing), true) => {
+            let first = std::mem::take(existing);
+            *existing = Value::Array(vec![first, value]);
+        }
+        _ => {
+            object.insert(last.clone(), value);
+        }
+    }
+}
+
+/// The JSON value of `text` for the scalar field at `path` of `message`, as the proto3
+/// JSON mapping writes it (a repeated field's element for a repeated one).
+fn scalar(message: &MessageDescriptor, path: &[String], text: &str) -> Result<Value, String> {
+    let field = field_at(message, path)?;
+    if field.is_map() {
+        return Err("a map field cannot be set from the URL".to_owned());
+    }
+    Ok(match field.kind() {
+        Kind::Bool => match text {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => return Err(format!("`{text}` is not a bool (true or false)")),
+        },
+        Kind::Double | Kind::Float => {
+            let number: f64 = text
+                .parse()
+                .map_err(|_| format!("`{text}` is not a number"))?;
+            serde_json::Number::from_f64(number)
+                .map_or_else(|| Value::String(text.to_owned()), Value::Number)
+        }
+        Kind::Int32
+        | Kind::Sint32
+        | Kind::Sfixed32
+        | Kind::Int64
+        | Kind::Sint64
+        | Kind::Sfixed64 => {
+            let number: i64 = text
+                .parse()
+                .map_err(|_| format!("`{text}` is not an integer"))?;
+            Value::String(number.to_string())
+        }
+        Kind::Uint32 | Kind::Fixed32 | Kind::Uint64 | Kind::Fixed64 => {
+            let number: u64 = text
+                .parse()
+                .map_err(|_| format!("`{text}` is not an unsigned integer"))?;
+            Value::String(number.to_string())
+        }
+        Kind::Enum(values) => {
+            if values.get_value_by_name(text).is_some() {
+                Value::String(text.to_owned())
+            } else if let Some(value) = text.parse::<i32>().ok().and_then(|n| values.get_value(n)) {
+                Value::String(value.name().to_owned())
+            } else {
+                let names: Vec<String> = values
+                    .values()
+                    .map(|value| value.name().to_owned())
+                    .collect();
+                return Err(format!("`{text}` is not one of {}", names.join(", ")));
+            }
+        }
+        Kind::Message(message) if !is_scalar_wkt(message.full_name()) => {
+            return Err("a message field cannot be set from the URL (set its fields)".to_owned());
+        }
+        // Strings, bytes (base64) and the well-known types written as strings.
+        _ => Value::String(text.to_owned()),
+    })
+}
+
+/// The well-known message types whose JSON form is a string or a number.
+pub(crate) fn is_scalar_wkt(name: &str) -> bool {
+    matches!(
+        name,
+        "google.protobuf.Timestamp"
+            | "google.protobuf.Duration"
+            | "google.protobuf.FieldMask"
+            | "google.protobuf.StringValue"
+            | "google.protobuf.BytesValue"
+            | "google.protobuf.BoolValue"
+            | "google.protobuf.Int32Value"
+            | "google.protobuf.Int64Value"
+            | "google.protobuf.UInt32Value"
+            | "google.protobuf.UInt64Value"
+            | "google.protobuf.FloatValue"
+            | "google.protobuf.DoubleValue"
+    )
+}
+
+/// The field at `path` (`["a", "b"]`: field `b` of message field `a`).
+fn field_at(message: &MessageDescriptor, path: &[String]) -> Result<FieldDescriptor, String> {
+    let mut message = message.clone();
+    let mut found = None;
+    for (index, name) in path.iter().enumerate() {
+        let field = message
+            .get_field_by_name(name)
+            .or_else(|| message.get_field_by_json_name(name))
+            .ok_or_else(|| format!("`{}` has no field `{name}`", message.full_name()))?;
+        if index + 1 < path.len() {
+            match field.kind() {
+                Kind::Message(inner) if !field.is_list() => message = inner,
+                _ => return Err(format!("`{name}` is not a message field")),
+            }
+        }
+        found = Some(field);
+    }
+    found.ok_or_else(|| "an empty field path".to_owned())
+}
+
+/// The JSON answer of a response: the whole message, or its `response_body` field.
+fn response_json<S>(route: &Route<S>, encoded: &Bytes) -> Result<Value, Problem> {
+    let message = DynamicMessage::decode(route.output.clone(), encoded.clone())
+        .map_err(|error| Problem::internal(&format!("the handler's response: {error}")))?;
+    let json = serde_json::to_value(&message)
+        .map_err(|error| Problem::internal(&format!("the handler's response: {error}")))?;
+    if route.rule.response_body.is_empty() {
+        return Ok(json);
+    }
+    let field = route
+        .output
+        .get_field_by_name(route.rule.response_body)
+        .map(|field| field.json_name().to_owned())
+        .unwrap_or_default();
+    Ok(match json {
+        Value::Object(mut object) => object.remove(&field).unwrap_or(Value::Null),
+        other => other,
+    })
+}
+
+fn json_response(status: StatusCode, json: Value) -> Response {
+    let mut response = Response::new(Body::from(json.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A server stream as newline-delimited JSON, or Server-Sent Events (`sse`): each
+/// message in turn, and an error ending the stream as `{"error": {…}}` (an `error`
+/// event).
+fn streamed<S>(route: &Route<S>, stream: BoxStream<Bytes>, sse: bool) -> Response {
+    let output = route.output.clone();
+    let response_body = route.rule.response_body;
+    let lines = stream.map(move |item| {
+        let (event, json) = match item {
+            Ok(bytes) => {
+                let json = DynamicMessage::decode(output.clone(), bytes)
+                    .ok()
+                    .and_then(|message| serde_json::to_value(&message).ok())
+                    .unwrap_or(Value::Null);
+                let json = match json {
+                    Value::Object(mut object) if !response_body.is_empty() => {
+                        let name = output
+                            .get_field_by_name(response_body)
+                            .map(|field| field.json_name().to_owned())
+                            .unwrap_or_default();
+                        object.remove(&name).unwrap_or(Value::Null)
+                    }
+                    other => other,
+                };
+                ("message", json)
+            }
+            Err(status) => (
+                "error",
+                serde_json::json!({ "error": Problem::grpc(status).body() }),
+            ),
+        };
+        Ok::<_, std::convert::Infallible>(Bytes::from(if sse {
+            format!("event: {event}\ndata: {json}\n\n")
+        } else {
+            format!("{json}\n")
+        }))
+    });
+    let mut response = Response::new(Body::from_stream(lines));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(if sse {
+            "text/event-stream"
+        } else {
+            "application/x-ndjson"
+        }),
+    );
+    response
+}
