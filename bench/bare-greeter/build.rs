@@ -1,5 +1,9 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let descriptors = protox::compile(["greeter/v1/greeter.proto"], ["../../examples/greeter/proto"])?;
+    // The greeter's proto imports the google.api HTTP annotations svcgen ships.
+    let descriptors = protox::compile(
+        ["greeter/v1/greeter.proto"],
+        ["../../examples/greeter/proto", "../../templates/proto"],
+    )?;
     tonic_prost_build::configure().build_client(false).compile_fds(descriptors)?;
     Ok(())
 }

@@ -454,3 +454,49 @@ fn a_project_from_svcgen_0_1_upgrades_in_one_generate_and_runs_with_its_edits() 
     assert_eq!(body, "Howdy", "the user's own route");
     service.stop();
 }
+
+/// The bookstore (`examples/bookstore`), a REST API from an annotated proto, answers as
+/// its README says over plain HTTP, and its `GET /openapi.json` passes a real OpenAPI
+/// 3.1 validator (`openapi-spec-validator`, which `.ci/run` installs).
+#[test]
+fn the_bookstore_serves_rest_and_an_openapi_document_a_validator_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = copy_example("bookstore", dir.path());
+    succeeds(&mut cargo(&project, &["build", "--bins"]));
+    let service = Service::start(&project, "bookstore", &[]);
+    let (head, body) = get(
+        &service.http_addr,
+        "/v1/shelves/classics/books/moby-dick",
+        &[],
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let book: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(book["title"], "Moby-Dick");
+    assert_eq!(book["pages"], "635", "int64 as a string");
+    let (head, body) = get(&service.http_addr, "/openapi.json", &[]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let document: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(
+        document["paths"]["/v1/{name}:lend"]["post"].is_object(),
+        "{document:#}"
+    );
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &body).unwrap();
+    let output = run(Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file));
+    assert!(
+        output.status.success(),
+        "openapi-spec-validator (pip install openapi-spec-validator): {}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let logs = service.stop();
+    assert!(
+        logs.iter().any(|line| line["target"] == "access"
+            && line["route"] == "/v1/{name=shelves/*/books/*}"
+            && line["status"] == 200),
+        "the access line names the route template: {logs:#?}"
+    );
+}

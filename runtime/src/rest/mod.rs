@@ -28,6 +28,7 @@ use http::{HeaderValue, Method, StatusCode, header};
 use prost::Message as _;
 use prost_reflect::{
     DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor,
+    SerializeOptions,
 };
 use serde_json::{Map, Value};
 use tokio_stream::StreamExt as _;
@@ -193,6 +194,9 @@ impl<S: Send + Sync + 'static> Routes<S> {
                 invoker,
             });
         }
+        // The rules with a `:verb` first: the `*` or `**` ending a rule without one matches
+        // a last segment with the verb too (`/v1/{name}` matches `/v1/x:publish`).
+        routes.sort_by_key(|route| route.template.verb().is_none());
         let forward = config
             .forward_headers
             .iter()
@@ -334,10 +338,15 @@ fn request_message<S>(
             {
                 continue; // bound by the path or the body
             }
-            let value = scalar(&route.input, &path, &text).map_err(|problem| {
-                Problem::invalid(&format!("query parameter `{key}`: {problem}"))
-            })?;
-            insert(&mut fields, &path, value, true);
+            let invalid =
+                |problem: &str| Problem::invalid(&format!("query parameter `{key}`: {problem}"));
+            let value = scalar(&route.input, &path, &text).map_err(|problem| invalid(&problem))?;
+            let list = field_at(&route.input, &path).is_ok_and(|field| field.is_list());
+            if insert(&mut fields, &path, value, list) && !list {
+                return Err(invalid(
+                    "more than one value for a field that is not repeated",
+                ));
+            }
         }
     }
     let mut options = DeserializeOptions::new();
@@ -356,10 +365,11 @@ fn request_message<S>(
     )
 }
 
-/// Sets `value` at the field path `path` of `fields`, as a list element when `repeat`.
-fn insert(fields: &mut Map<String, Value>, path: &[String], value: Value, repeat: bool) {
+/// Sets `value` at the field path `path` of `fields` (appends it to the list there when
+/// `list`); whether `path` held a value already.
+fn insert(fields: &mut Map<String, Value>, path: &[String], value: Value, list: bool) -> bool {
     let Some((last, parents)) = path.split_last() else {
-        return;
+        return false;
     };
     let mut object = fields;
     for parent in parents {
@@ -370,20 +380,20 @@ fn insert(fields: &mut Map<String, Value>, path: &[String], value: Value, repeat
             *entry = Value::Object(Map::new());
         }
         let Value::Object(inner) = entry else {
-            return;
+            return false;
         };
         object = inner;
     }
-    match (object.get_mut(last), repeat) {
-        (Some(Value::Array(values)), true) => values.push(value),
-        (Some(existing), true) => {
-            let first = std::mem::take(existing);
-            *existing = Value::Array(vec![first, value]);
-        }
-        _ => {
-            object.insert(last.clone(), value);
-        }
+    if list && let Some(Value::Array(values)) = object.get_mut(last) {
+        values.push(value);
+        return true;
     }
+    let value = if list {
+        Value::Array(vec![value])
+    } else {
+        value
+    };
+    object.insert(last.clone(), value).is_some()
 }
 
 /// The JSON value of `text` for the scalar field at `path` of `message`, as the proto3
@@ -463,6 +473,20 @@ pub(crate) fn is_scalar_wkt(name: &str) -> bool {
     )
 }
 
+/// The well-known message types whose JSON form is not an object of their fields (a
+/// string, a number, any JSON value, an object with `@type`): never set field by field.
+pub(crate) fn is_wkt(name: &str) -> bool {
+    is_scalar_wkt(name)
+        || matches!(
+            name,
+            "google.protobuf.Struct"
+                | "google.protobuf.Value"
+                | "google.protobuf.ListValue"
+                | "google.protobuf.Any"
+                | "google.protobuf.Empty"
+        )
+}
+
 /// The field at `path` (`["a", "b"]`: field `b` of message field `a`).
 fn field_at(message: &MessageDescriptor, path: &[String]) -> Result<FieldDescriptor, String> {
     let mut message = message.clone();
@@ -474,6 +498,12 @@ fn field_at(message: &MessageDescriptor, path: &[String]) -> Result<FieldDescrip
             .ok_or_else(|| format!("`{}` has no field `{name}`", message.full_name()))?;
         if index + 1 < path.len() {
             match field.kind() {
+                Kind::Message(inner) if is_wkt(inner.full_name()) => {
+                    return Err(format!(
+                        "`{name}` is a {}, whose JSON form has no fields",
+                        inner.full_name()
+                    ));
+                }
                 Kind::Message(inner) if !field.is_list() => message = inner,
                 _ => return Err(format!("`{name}` is not a message field")),
             }
@@ -485,16 +515,28 @@ fn field_at(message: &MessageDescriptor, path: &[String]) -> Result<FieldDescrip
 
 /// The JSON answer of a response: the whole message, or its `response_body` field.
 fn response_json<S>(route: &Route<S>, encoded: &Bytes) -> Result<Value, Problem> {
-    let message = DynamicMessage::decode(route.output.clone(), encoded.clone())
-        .map_err(|error| Problem::internal(&format!("the handler's response: {error}")))?;
-    let json = serde_json::to_value(&message)
-        .map_err(|error| Problem::internal(&format!("the handler's response: {error}")))?;
-    if route.rule.response_body.is_empty() {
-        return Ok(json);
+    answer_json(&route.output, route.rule.response_body, encoded.clone())
+        .map_err(|error| Problem::internal(&format!("the handler's response: {error}")))
+}
+
+/// The JSON of an encoded `output`: the whole message, or its field `response_body`
+/// (its default when unset, as the proto3 JSON mapping writes it: `[]`, `""`, `0`).
+fn answer_json(
+    output: &MessageDescriptor,
+    response_body: &str,
+    encoded: Bytes,
+) -> Result<Value, String> {
+    let message =
+        DynamicMessage::decode(output.clone(), encoded).map_err(|error| error.to_string())?;
+    if response_body.is_empty() {
+        return serde_json::to_value(&message).map_err(|error| error.to_string());
     }
-    let field = route
-        .output
-        .get_field_by_name(route.rule.response_body)
+    let options = SerializeOptions::new().skip_default_fields(false);
+    let json = message
+        .serialize_with_options(serde_json::value::Serializer, &options)
+        .map_err(|error| error.to_string())?;
+    let field = output
+        .get_field_by_name(response_body)
         .map(|field| field.json_name().to_owned())
         .unwrap_or_default();
     Ok(match json {
@@ -521,23 +563,10 @@ fn streamed<S>(route: &Route<S>, stream: BoxStream<Bytes>, sse: bool) -> Respons
     let response_body = route.rule.response_body;
     let lines = stream.map(move |item| {
         let (event, json) = match item {
-            Ok(bytes) => {
-                let json = DynamicMessage::decode(output.clone(), bytes)
-                    .ok()
-                    .and_then(|message| serde_json::to_value(&message).ok())
-                    .unwrap_or(Value::Null);
-                let json = match json {
-                    Value::Object(mut object) if !response_body.is_empty() => {
-                        let name = output
-                            .get_field_by_name(response_body)
-                            .map(|field| field.json_name().to_owned())
-                            .unwrap_or_default();
-                        object.remove(&name).unwrap_or(Value::Null)
-                    }
-                    other => other,
-                };
-                ("message", json)
-            }
+            Ok(bytes) => (
+                "message",
+                answer_json(&output, response_body, bytes).unwrap_or(Value::Null),
+            ),
             Err(status) => (
                 "error",
                 serde_json::json!({ "error": Problem::grpc(status).body() }),

@@ -45,11 +45,28 @@ pub(crate) fn document(
                 descriptor.name()
             );
         }
-        let operation = operation(rule, &template, &descriptor, &id, &mut schemas);
-        paths
-            .entry(openapi_path(rule.path, &template))
-            .or_default()
-            .insert(rule.method.to_ascii_lowercase(), operation);
+        let mut operation = operation(rule, &template, &descriptor, &id, &mut schemas);
+        let mut path = openapi_path(rule.path, &template);
+        // Another rule of the method has the same OpenAPI path (`/v1/{name=shelves/*}`
+        // and `/v1/{name=shelves/*/books/*}` are both `/v1/{name}`): this one's first path
+        // parameter gets a suffix (`{name_1}`), as grpc-gateway's generator does.
+        if let Some(first) = template.variables().first()
+            && is_taken(&paths, &path, rule.method)
+        {
+            let name = first.field.join(".");
+            let mut suffix = 0;
+            let (renamed, parameter) = loop {
+                suffix += 1;
+                let parameter = format!("{name}_{suffix}");
+                let renamed = path.replacen(&format!("{{{name}}}"), &format!("{{{parameter}}}"), 1);
+                if !is_taken(&paths, &renamed, rule.method) {
+                    break (renamed, parameter);
+                }
+            };
+            path = renamed;
+            operation["parameters"][0]["name"] = Value::String(parameter);
+        }
+        add_operation(paths.entry(path).or_default(), rule.method, operation);
     }
     schemas.add_status();
     json!({
@@ -59,10 +76,45 @@ pub(crate) fn document(
             "version": version,
             "description": "The REST routes of the service, transcoded to its gRPC methods \
                 (google.api.http). Bodies are the proto3 JSON mapping of its messages. \
-                Client- and bidirectional-streaming methods are served over gRPC only.",
+                Client- and bidirectional-streaming methods are served over gRPC only. \
+                The operations of HTTP methods OpenAPI 3.1 has no field for are in the \
+                path item's `x-additionalOperations`, by method.",
         },
         "paths": paths,
         "components": { "schemas": schemas.defined },
+    })
+}
+
+/// The methods a path item has a field for.
+const OPENAPI_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The path item extension holding the operations of the other methods (`REPORT`), by
+/// method, as the `additionalOperations` of OpenAPI 3.2 does.
+const ADDITIONAL_OPERATIONS: &str = "x-additionalOperations";
+
+/// Sets `operation` as the operation of `method` in the path item `item`.
+fn add_operation(item: &mut Map<String, Value>, method: &str, operation: Value) {
+    let field = method.to_ascii_lowercase();
+    if OPENAPI_METHODS.contains(&field.as_str()) {
+        item.insert(field, operation);
+    } else {
+        item.entry(ADDITIONAL_OPERATIONS)
+            .or_insert_with(|| json!({}))[method] = operation;
+    }
+}
+
+/// Whether the path item of `path` has an operation of `method`.
+fn is_taken(paths: &BTreeMap<String, Map<String, Value>>, path: &str, method: &str) -> bool {
+    paths.get(path).is_some_and(|item| {
+        let field = method.to_ascii_lowercase();
+        if OPENAPI_METHODS.contains(&field.as_str()) {
+            item.contains_key(&field)
+        } else {
+            item.get(ADDITIONAL_OPERATIONS)
+                .is_some_and(|operations| operations.get(method).is_some())
+        }
     })
 }
 
@@ -206,7 +258,7 @@ fn query_parameters(
         }
         match field.kind() {
             Kind::Message(inner) if !super::is_scalar_wkt(inner.full_name()) => {
-                if !field.is_list() && depth < 3 {
+                if !field.is_list() && depth < 3 && !super::is_wkt(inner.full_name()) {
                     query_parameters(&inner, &path, bound, body, schemas, parameters, depth + 1);
                 }
             }

@@ -230,17 +230,23 @@ impl Template {
         self.variables
             .iter()
             .map(|variable| {
+                // Only `{field}` (`{field=*}`) decodes `%2F`: in a variable that may span
+                // segments, it stays apart from the `/` between them.
+                let keep_slashes = self.segments[variable.start..variable.end] != [Segment::One];
                 let covered = &parts[bound[variable.start]..bound[variable.end]];
-                let decoded: Option<Vec<String>> =
-                    covered.iter().map(|part| decode(part)).collect();
+                let decoded: Option<Vec<String>> = covered
+                    .iter()
+                    .map(|part| decode(part, keep_slashes))
+                    .collect();
                 decoded.map(|parts| parts.join("/"))
             })
             .collect()
     }
 }
 
-/// Percent-decodes a path segment (`None` when the result is not UTF-8).
-fn decode(part: &str) -> Option<String> {
+/// Percent-decodes a path segment, but `%2F` when `keep_slashes` (`None` when the result
+/// is not UTF-8).
+fn decode(part: &str, keep_slashes: bool) -> Option<String> {
     let bytes = part.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut index = 0;
@@ -249,6 +255,7 @@ fn decode(part: &str) -> Option<String> {
         if byte == b'%'
             && let Some(hex) = part.get(index + 1..index + 3)
             && let Ok(value) = u8::from_str_radix(hex, 16)
+            && !(keep_slashes && value == b'/')
         {
             out.push(value);
             index += 3;
@@ -289,8 +296,8 @@ mod tests {
             Some(vec!["ada".to_owned()])
         );
         assert_eq!(
-            template.matches("/v1/hello/a%20da"),
-            Some(vec!["a da".to_owned()])
+            template.matches("/v1/hello/a%20da%2Fb"),
+            Some(vec!["a da/b".to_owned()])
         );
         assert_eq!(template.matches("/v1/hello/"), None);
         assert_eq!(template.matches("/v1/hello/ada/more"), None);
@@ -301,6 +308,11 @@ mod tests {
             Some(vec!["shelves/1/books/2".to_owned()])
         );
         assert_eq!(template.matches("/v1/shelves/1/notes/2"), None);
+        // `%2F` is decoded in a one-segment variable only.
+        assert_eq!(
+            template.matches("/v1/shelves/a%2Fb/books/c%2fd%20e"),
+            Some(vec!["shelves/a%2Fb/books/c%2fd e".to_owned()])
+        );
 
         let template = Template::parse("/v1/{book.shelf}/books/{book.id}").unwrap();
         assert_eq!(fields(&template), ["book.shelf", "book.id"]);

@@ -63,7 +63,7 @@ fn file_descriptor_set(mut descriptors: prost_types::FileDescriptorSet) -> Strin
 }
 
 #[test]
-fn the_committed_echo_code_is_what_echo_proto_generates() {
+fn the_committed_code_is_what_the_protos_generate() {
     let descriptors = descriptors();
     let generated = [
         ("echo.v1.rs", messages_and_stubs(descriptors.clone())),

@@ -5,6 +5,7 @@
 mod codegen;
 mod grpc;
 mod logging;
+mod rest;
 mod shutdown;
 mod support;
 mod telemetry;

@@ -592,7 +592,7 @@ pub struct Item {
     pub note: ::core::option::Option<::prost::alloc::string::String>,
     #[prost(message, optional, tag = "21")]
     pub nothing: ::core::option::Option<()>,
-    /// What Repeat fails with after its copies.
+    /// What Repeat fails with after its items.
     #[prost(message, optional, tag = "22")]
     pub failure: ::core::option::Option<Failure>,
 }
@@ -753,8 +753,8 @@ pub mod rest_client {
             req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "Mirror"));
             self.inner.unary(req, path, codec).await
         }
-        /// A copy of the item per tag, each named `<name> <tag>`; then, when the item has a
-        /// failure with a code, that failure.
+        /// An item named `<name> <tag>` per tag of the item; then, when the item has a failure
+        /// with a code, that failure.
         pub async fn repeat(
             &mut self,
             request: impl tonic::IntoRequest<super::Item>,
@@ -840,8 +840,8 @@ pub mod rest_server {
             >
             + std::marker::Send
             + 'static;
-        /// A copy of the item per tag, each named `<name> <tag>`; then, when the item has a
-        /// failure with a code, that failure.
+        /// An item named `<name> <tag>` per tag of the item; then, when the item has a failure
+        /// with a code, that failure.
         async fn repeat(
             &self,
             request: tonic::Request<super::Item>,

@@ -21,6 +21,7 @@ pub mod descriptors;
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
@@ -82,9 +83,18 @@ pub struct Pipeline {
     guard: tracing::dispatcher::DefaultGuard,
 }
 
+/// A dispatcher registered for the whole run, beside the pipelines of the tests. tracing
+/// caches, for the whole process, whether a callsite is enabled when it is first hit,
+/// asking every registered dispatcher — but while only one is, the default of the thread
+/// that hits it: a callsite first hit on the thread of a test without a pipeline would
+/// stay disabled for the pipeline of a test running beside it.
+static SECOND_DISPATCHER: LazyLock<tracing::Dispatch> =
+    LazyLock::new(|| tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default()));
+
 impl Pipeline {
     /// The pipeline `config` describes, installed.
     fn install(config: &Config<Echo>) -> Self {
+        LazyLock::force(&SECOND_DISPATCHER);
         let telemetry = Telemetry::new(&config.log, &config.tracing).expect("the pipeline");
         let guard = tracing::dispatcher::set_default(telemetry.dispatch());
         Self { telemetry, guard }
@@ -144,6 +154,17 @@ impl Running {
             .expect("the client connects")
     }
 
+    /// `method path` on the HTTP server, with `headers` (name, value) and `body`.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Option<String>,
+    ) -> Answer {
+        send(method, &self.http_url(path), headers, body).await
+    }
+
     /// A client of `echo.v1.Echo`.
     pub async fn client(&self) -> EchoClient<Channel> {
         EchoClient::new(self.channel().await)
@@ -184,15 +205,94 @@ pub async fn messages(replies: tonic::Streaming<EchoReply>) -> Vec<String> {
         .expect("every reply")
 }
 
-/// `GET url` with `headers` (name, value): the status and the body.
-pub async fn get(url: &str, headers: &[(&str, String)]) -> (u16, String) {
-    let mut request = reqwest::Client::new().get(url);
+/// An answer over HTTP.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    /// Its `content-type`, or empty.
+    pub content_type: String,
+    pub body: String,
+}
+
+impl Answer {
+    /// The body, a JSON value.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("{error}: {self:?}"))
+    }
+
+    /// The status and the body, a JSON value.
+    pub fn status_and_json(&self) -> (u16, Value) {
+        (self.status, self.json())
+    }
+
+    /// The body, newline-delimited JSON: its values.
+    pub fn json_lines(&self) -> Vec<Value> {
+        assert!(self.body.ends_with('\n'), "{self:?}");
+        self.body
+            .lines()
+            .map(|line| {
+                serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line}"))
+            })
+            .collect()
+    }
+
+    /// The body, Server-Sent Events: each event's name and data (a JSON value).
+    pub fn events(&self) -> Vec<(String, Value)> {
+        let events = self
+            .body
+            .strip_suffix("\n\n")
+            .unwrap_or_else(|| panic!("{self:?}"));
+        events
+            .split("\n\n")
+            .map(|event| {
+                let (name, data) = event
+                    .strip_prefix("event: ")
+                    .and_then(|event| event.split_once("\ndata: "))
+                    .unwrap_or_else(|| panic!("an event and its data: {event:?}"));
+                let data =
+                    serde_json::from_str(data).unwrap_or_else(|error| panic!("{error}: {data}"));
+                (name.to_owned(), data)
+            })
+            .collect()
+    }
+}
+
+/// `method url` with `headers` (name, value) and `body`.
+pub async fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<String>,
+) -> Answer {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    let mut request = reqwest::Client::new().request(method, url);
     for (name, value) in headers {
         request = request.header(*name, value);
     }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    }
     let response = request.send().await.expect("a response");
     let status = response.status().as_u16();
-    (status, response.text().await.expect("a body"))
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|value| value.to_str().expect("an ASCII content-type").to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.expect("a body");
+    Answer {
+        status,
+        content_type,
+        body,
+    }
+}
+
+/// `GET url` with `headers` (name, value): the status and the body.
+pub async fn get(url: &str, headers: &[(&str, String)]) -> (u16, String) {
+    let answer = send("GET", url, headers, None).await;
+    (answer.status, answer.body)
 }
 
 /// Whether `value` is a string of lowercase hexadecimal digits of one of `lengths`.

@@ -1,6 +1,8 @@
 //! The test service: `echo.v1.Echo` (one RPC of each kind) and HTTP routes that answer
 //! each way a handler can, and that call another service through the runtime's clients,
-//! as a generated service's handlers do.
+//! as a generated service's handlers do; and `echo.v1.Rest`, whose rpcs mirror their
+//! requests, served over gRPC and over the REST routes of [`Echo::HTTP_RULES`] (a route
+//! of each kind `google.api.http` has).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -11,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use svcgen_runtime::client::{ClientConfig, HttpClient, TracedChannel};
+use svcgen_runtime::rest::{HttpRule, Invoker};
 use svcgen_runtime::{BoxStream, Config, Method, Service, trace};
 use tokio_stream::StreamExt as _;
 use tonic::{Code, Request, Response, Status, Streaming};
@@ -18,7 +21,8 @@ use tonic::{Code, Request, Response, Status, Streaming};
 use super::descriptors::FILE_DESCRIPTOR_SET;
 use super::pb::echo_client::EchoClient;
 use super::pb::echo_server::EchoServer;
-use super::pb::{EchoReply, EchoRequest};
+use super::pb::rest_server::RestServer;
+use super::pb::{EchoReply, EchoRequest, Failure, Item};
 
 /// The state of the test service: the clients its routes call another service with.
 pub struct Echo {
@@ -57,11 +61,35 @@ pub const ECHO: &str = "echo.v1.Echo";
 /// Its unary RPC.
 pub const UNARY: &str = "echo.v1.Echo/Unary";
 
+/// The service of the REST tests.
+pub const REST: &str = "echo.v1.Rest";
+/// Its rpcs.
+pub const MIRROR: &str = "echo.v1.Rest/Mirror";
+pub const REPEAT: &str = "echo.v1.Rest/Repeat";
+pub const FAIL: &str = "echo.v1.Rest/Fail";
+pub const METADATA: &str = "echo.v1.Rest/Metadata";
+
+/// The REST route `method path` to `rpc`, taking `body` (`*`, a field, or `""`).
+const fn rule(
+    method: &'static str,
+    path: &'static str,
+    body: &'static str,
+    rpc: &'static str,
+) -> HttpRule {
+    HttpRule {
+        method,
+        path,
+        body,
+        response_body: "",
+        rpc,
+    }
+}
+
 impl Service for Echo {
     const NAME: &'static str = "echo";
     const GRPC_PORT: u16 = 50051;
     const HTTP_PORT: u16 = 8080;
-    const SERVICES: &'static [&'static str] = &[ECHO];
+    const SERVICES: &'static [&'static str] = &[ECHO, REST];
     const METHODS: &'static [Method] = &[
         Method {
             route: UNARY,
@@ -79,8 +107,36 @@ impl Service for Echo {
             route: "echo.v1.Echo/Bidi",
             server_streaming: true,
         },
+        Method::new(MIRROR, false),
+        Method::new(REPEAT, true),
+        Method::new(FAIL, false),
+        Method::new(METADATA, false),
     ];
     const FILE_DESCRIPTOR_SET: &'static [u8] = FILE_DESCRIPTOR_SET;
+    /// In this order on purpose: a rule with a `:verb` after one that matches the same
+    /// path with the verb as part of its last segment.
+    const HTTP_RULES: &'static [HttpRule] = &[
+        rule("GET", "/v1/items/{name}", "", MIRROR),
+        rule("GET", "/v1/items/{name}:repeat", "", REPEAT),
+        rule("GET", "/v1/nested/{nested.id}/{nested.label}", "", MIRROR),
+        rule("GET", "/v1/{name=shelves/*}", "", MIRROR),
+        rule("GET", "/v1/{name=shelves/*/books/*}", "", MIRROR),
+        rule("GET", "/v1/{name=files/**}", "", MIRROR),
+        rule("POST", "/v1/{name=items/*}:mirror", "*", MIRROR),
+        rule("REPORT", "/v1/items/{name}", "", MIRROR),
+        rule("POST", "/v1/items", "*", MIRROR),
+        rule("PUT", "/v1/items/{name}", "*", MIRROR),
+        rule("PATCH", "/v1/items/{name}", "nested", MIRROR),
+        rule("DELETE", "/v1/items/{name}", "", MIRROR),
+        HttpRule {
+            response_body: "tags",
+            ..rule("GET", "/v1/items/{name}/tags", "", MIRROR)
+        },
+        // Two rules to one rpc: a binding and an additional binding.
+        rule("GET", "/v1/fail/{code}", "", FAIL),
+        rule("POST", "/v1/fail", "*", FAIL),
+        rule("GET", "/v1/metadata", "", METADATA),
+    ];
     type AppConfig = AppConfig;
     type ClientsConfig = Clients;
 
@@ -97,6 +153,7 @@ impl Service for Echo {
 
     fn grpc(state: &Arc<Self>) -> tonic::service::Routes {
         tonic::service::Routes::new(EchoServer::from_arc(Arc::clone(state)))
+            .add_service(RestServer::new(RestGrpc(Arc::clone(state))))
     }
 
     fn http() -> axum::Router<Arc<Self>> {
@@ -112,6 +169,16 @@ impl Service for Echo {
             .route("/headers", get(headers))
             .route("/call/grpc", get(call_grpc))
             .route("/call/http", get(call_http))
+    }
+
+    fn invoker(route: &str) -> Option<Invoker<Self>> {
+        Some(match route {
+            MIRROR => Invoker::unary(mirror),
+            REPEAT => Invoker::server_streaming(repeat),
+            FAIL => Invoker::unary(fail),
+            METADATA => Invoker::unary(metadata),
+            _ => return None,
+        })
     }
 }
 
@@ -239,4 +306,86 @@ async fn call_http(State(state): State<Arc<Echo>>) -> Result<String, (StatusCode
         .text()
         .await
         .map_err(bad_gateway)
+}
+
+/// `echo.v1.Rest/Mirror`: the item, as it came.
+async fn mirror(_state: Arc<Echo>, request: Request<Item>) -> Result<Response<Item>, Status> {
+    Ok(Response::new(request.into_inner()))
+}
+
+/// `echo.v1.Rest/Repeat`: an item named `<name> <tag>` per tag, then the item's failure.
+async fn repeat(
+    _state: Arc<Echo>,
+    request: Request<Item>,
+) -> Result<Response<BoxStream<Item>>, Status> {
+    let item = request.into_inner();
+    let failure = item
+        .failure
+        .filter(|failure| failure.code != 0)
+        .map(|failure| Err(Status::new(Code::from(failure.code), failure.message)));
+    let items: Vec<Result<Item, Status>> = item
+        .tags
+        .iter()
+        .map(|tag| {
+            Ok(Item {
+                name: format!("{} {tag}", item.name),
+                ..Item::default()
+            })
+        })
+        .chain(failure)
+        .collect();
+    Ok(Response::new(Box::pin(tokio_stream::iter(items))))
+}
+
+/// `echo.v1.Rest/Fail`: fails with the request's status, unless its code is OK.
+async fn fail(_state: Arc<Echo>, request: Request<Failure>) -> Result<Response<()>, Status> {
+    let Failure { code, message } = request.into_inner();
+    match Code::from(code) {
+        Code::Ok => Ok(Response::new(())),
+        code => Err(Status::new(code, message)),
+    }
+}
+
+/// `echo.v1.Rest/Metadata`: the metadata the call arrived with, by key.
+async fn metadata(
+    _state: Arc<Echo>,
+    request: Request<()>,
+) -> Result<Response<prost_types::Struct>, Status> {
+    let fields = ascii_headers(&request.metadata().clone().into_headers())
+        .into_iter()
+        .map(|(key, value)| {
+            let value = prost_types::Value {
+                kind: Some(prost_types::value::Kind::StringValue(value)),
+            };
+            (key, value)
+        })
+        .collect();
+    Ok(Response::new(prost_types::Struct { fields }))
+}
+
+/// `echo.v1.Rest` over gRPC: the handlers the REST routes call.
+struct RestGrpc(Arc<Echo>);
+
+#[tonic::async_trait]
+impl super::pb::rest_server::Rest for RestGrpc {
+    async fn mirror(&self, request: Request<Item>) -> Result<Response<Item>, Status> {
+        mirror(Arc::clone(&self.0), request).await
+    }
+
+    type RepeatStream = BoxStream<Item>;
+
+    async fn repeat(&self, request: Request<Item>) -> Result<Response<Self::RepeatStream>, Status> {
+        repeat(Arc::clone(&self.0), request).await
+    }
+
+    async fn fail(&self, request: Request<Failure>) -> Result<Response<()>, Status> {
+        fail(Arc::clone(&self.0), request).await
+    }
+
+    async fn metadata(
+        &self,
+        request: Request<()>,
+    ) -> Result<Response<prost_types::Struct>, Status> {
+        metadata(Arc::clone(&self.0), request).await
+    }
 }
