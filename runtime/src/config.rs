@@ -107,6 +107,20 @@ pub struct ServerConfig {
     /// Then: how long in-flight calls (open streams included) may take to finish before
     /// the connections still open are closed.
     pub shutdown_grace_ms: u64,
+    /// The longest a request may take to be answered (a gRPC caller's shorter
+    /// `grpc-timeout` wins): then DEADLINE_EXCEEDED, or 504. 0 for none. A stream's
+    /// messages after its response began are not timed.
+    pub request_timeout_ms: u64,
+    /// Requests handled at once, gRPC and HTTP together, beyond which new ones are shed
+    /// at once with RESOURCE_EXHAUSTED, or 503, rather than queued. 0 for no bound.
+    pub max_concurrent_requests: usize,
+    /// The largest gRPC message received or sent, in bytes (`rest.max_body_bytes` bounds
+    /// HTTP bodies).
+    pub max_message_bytes: usize,
+    /// How often an idle HTTP/2 connection is pinged, to find dead peers. 0 for never.
+    pub http2_keepalive_interval_ms: u64,
+    /// How long a ping may go unanswered before the connection is closed.
+    pub http2_keepalive_timeout_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -116,6 +130,11 @@ impl Default for ServerConfig {
             http_addr: SocketAddr::from(([0, 0, 0, 0], 8080)),
             shutdown_delay_ms: 0,
             shutdown_grace_ms: 10_000,
+            request_timeout_ms: 30_000,
+            max_concurrent_requests: 1024,
+            max_message_bytes: 4 << 20,
+            http2_keepalive_interval_ms: 30_000,
+            http2_keepalive_timeout_ms: 10_000,
         }
     }
 }

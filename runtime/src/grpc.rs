@@ -2,7 +2,7 @@
 //! v1alpha).
 
 use std::future::Future;
-use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_stream::StreamExt as _;
@@ -11,9 +11,9 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::Service;
 use crate::access_log::Protocol;
+use crate::config::ServerConfig;
 use crate::observe::ObserveLayer;
-use crate::otel::RequestTracing;
-use crate::shutdown::Connections;
+use crate::server::Common;
 
 /// Serves gRPC on `listener` until `shutdown` completes, then drains in-flight calls
 /// (until `connections` are closed). Every call is traced and logged as `tracing` decides.
@@ -22,19 +22,31 @@ use crate::shutdown::Connections;
 /// The reflection descriptors are invalid, or the server fails.
 pub async fn serve<S: Service>(
     listener: TcpListener,
-    state: Arc<S>,
-    tracing: RequestTracing,
+    common: Common<S>,
+    config: ServerConfig,
     health: HealthServer<impl Health>,
-    connections: Connections,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
+    let Common {
+        state,
+        tracing,
+        limits,
+        connections,
+    } = common;
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .map(move |accepted| accepted.map(|tcp| connections.track(tcp)));
+    let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
     tonic::transport::Server::builder()
-        .layer(ObserveLayer::new(Protocol::Grpc, tracing, S::METHODS))
+        .http2_keepalive_interval(millis(config.http2_keepalive_interval_ms))
+        .http2_keepalive_timeout(millis(config.http2_keepalive_timeout_ms))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(ObserveLayer::new(Protocol::Grpc, tracing, S::METHODS))
+                .layer(limits.layers(Protocol::Grpc)),
+        )
         .add_routes(
-            S::grpc(&state)
+            S::grpc(&state, config.max_message_bytes)
                 .add_service(health)
                 .add_service(reflection(S::FILE_DESCRIPTOR_SET).build_v1()?)
                 .add_service(reflection(S::FILE_DESCRIPTOR_SET).build_v1alpha()?),

@@ -18,8 +18,10 @@ use axum::extract::State;
 use http::header::CONTENT_TYPE;
 
 use crate::access_log::Protocol;
+use crate::limits::Shared;
 use crate::observe::ObserveLayer;
 use crate::otel::RequestTracing;
+use crate::server::Common;
 use crate::shutdown::{Connection, Connections, Readiness};
 use crate::{Config, Service, rest};
 
@@ -27,6 +29,8 @@ use crate::{Config, Service, rest};
 /// health, the service's own routes, then its REST routes and their OpenAPI document.
 fn router<S: Service>(
     state: Arc<S>,
+    limits: &Shared,
+    max_body_bytes: usize,
     tracing: RequestTracing,
     readiness: Readiness,
     rest: rest::Routes<S>,
@@ -50,7 +54,14 @@ fn router<S: Service>(
         );
     }
     router
-        .layer(ObserveLayer::new(Protocol::Http, tracing, &[]))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(ObserveLayer::new(Protocol::Http, tracing, &[]))
+                .layer(limits.layers(Protocol::Http))
+                // What axum's body extractors take at most, in the service's own routes
+                // (the REST routes bound their bodies themselves, answering 413 in JSON).
+                .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes)),
+        )
         .with_state(state)
 }
 
@@ -73,13 +84,18 @@ pub fn rest_routes<S: Service>(config: &Config<S>) -> anyhow::Result<(rest::Rout
 /// The server fails.
 pub async fn serve<S: Service>(
     listener: TcpListener,
-    state: Arc<S>,
+    common: Common<S>,
+    max_body_bytes: usize,
     (rest, openapi): (rest::Routes<S>, String),
-    tracing: RequestTracing,
     readiness: Readiness,
-    connections: Connections,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let Common {
+        state,
+        tracing,
+        limits,
+        connections,
+    } = common;
     let listener = Tracked {
         listener,
         connections,
@@ -89,8 +105,16 @@ pub async fn serve<S: Service>(
             tracing::warn!(%error, "cannot set TCP_NODELAY");
         }
     });
-    let app = router(state, tracing, readiness, rest, openapi)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(
+        state,
+        &limits,
+        max_body_bytes,
+        tracing,
+        readiness,
+        rest,
+        openapi,
+    )
+    .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;

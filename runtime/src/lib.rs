@@ -42,7 +42,7 @@
 //!         Ok(Self { greeting: "Hello".to_owned() })
 //!     }
 //!
-//!     fn grpc(_state: &Arc<Self>) -> tonic::service::Routes {
+//!     fn grpc(_state: &Arc<Self>, _max_message_bytes: usize) -> tonic::service::Routes {
 //!         tonic::service::Routes::default()
 //!     }
 //!
@@ -68,6 +68,7 @@ pub mod client;
 pub mod config;
 mod grpc;
 mod http;
+mod limits;
 mod log_format;
 mod log_writer;
 mod macros;

@@ -97,9 +97,16 @@ macro_rules! service {
             }
 
             #[allow(unused_variables)]
-            fn grpc(state: &::std::sync::Arc<Self>) -> $crate::__private::tonic::service::Routes {
+            fn grpc(
+                state: &::std::sync::Arc<Self>,
+                max_message_bytes: usize,
+            ) -> $crate::__private::tonic::service::Routes {
                 let routes = $crate::__private::tonic::service::Routes::default();
-                $(let routes = routes.add_service($module::Service::server(state));)*
+                $(let routes = routes.add_service(
+                    $module::Service::server(state)
+                        .max_decoding_message_size(max_message_bytes)
+                        .max_encoding_message_size(max_message_bytes),
+                );)*
                 routes
             }
 

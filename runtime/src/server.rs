@@ -13,12 +13,36 @@ use tokio::task::JoinSet;
 use tokio_stream::{Stream, StreamExt as _};
 use tokio_util::sync::CancellationToken;
 
+use crate::limits::Shared;
 use crate::otel::RequestTracing;
 use crate::shutdown::{Connections, Readiness};
 use crate::{Config, Service, grpc, http};
 
 /// How long the servers may take to stop once their connections are closed.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What both servers share.
+pub(crate) struct Common<S> {
+    /// The service's state.
+    pub state: Arc<S>,
+    /// How requests are traced.
+    pub tracing: RequestTracing,
+    /// The deadline and the bound on requests at once.
+    pub limits: Shared,
+    /// The connections, closed at the end of the grace period.
+    pub connections: Connections,
+}
+
+impl<S> Clone for Common<S> {
+    fn clone(&self) -> Self {
+        Self {
+            state: Arc::clone(&self.state),
+            tracing: self.tracing.clone(),
+            limits: self.limits.clone(),
+            connections: self.connections.clone(),
+        }
+    }
+}
 
 /// Both servers of a service, running: see [`start`].
 #[derive(Debug)]
@@ -60,12 +84,17 @@ pub async fn start<S: Service>(config: &Config<S>) -> anyhow::Result<Server> {
     let stop = CancellationToken::new();
     let mut tasks = JoinSet::new();
     // Whichever server ends first, for whatever reason, stops the other one.
+    let common = Common {
+        state,
+        tracing,
+        limits: Shared::new(&config.server),
+        connections: connections.clone(),
+    };
     let serve_grpc = grpc::serve(
         grpc_listener,
-        Arc::clone(&state),
-        tracing.clone(),
+        common.clone(),
+        config.server.clone(),
         health_service,
-        connections.clone(),
         stop.clone().cancelled_owned(),
     );
     let guard = stop.clone().drop_guard();
@@ -75,11 +104,10 @@ pub async fn start<S: Service>(config: &Config<S>) -> anyhow::Result<Server> {
     });
     let serve_http = http::serve(
         http_listener,
-        state,
+        common,
+        config.rest.max_body_bytes,
         rest,
-        tracing,
         readiness.clone(),
-        connections.clone(),
         stop.clone().cancelled_owned(),
     );
     let guard = stop.clone().drop_guard();

@@ -44,8 +44,9 @@ pub trait Service: Sized + Send + Sync + 'static {
     /// Builds the state every handler receives, once, before the servers accept calls.
     fn init(config: &Config<Self>) -> impl Future<Output = anyhow::Result<Self>> + Send;
 
-    /// The gRPC services, each handing its calls to the handlers with `state`.
-    fn grpc(state: &Arc<Self>) -> tonic::service::Routes;
+    /// The gRPC services, each handing its calls to the handlers with `state`, taking
+    /// and sending messages of at most `max_message_bytes`.
+    fn grpc(state: &Arc<Self>, max_message_bytes: usize) -> tonic::service::Routes;
 
     /// The service's own HTTP routes, served beside `/healthz` and `/readyz`.
     fn http() -> axum::Router<Arc<Self>>;

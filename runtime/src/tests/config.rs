@@ -63,7 +63,7 @@ impl<C: Section, A: Section> Service for Svc<C, A> {
         Ok(Self(PhantomData))
     }
 
-    fn grpc(_state: &Arc<Self>) -> tonic::service::Routes {
+    fn grpc(_state: &Arc<Self>, _max_message_bytes: usize) -> tonic::service::Routes {
         tonic::service::Routes::default()
     }
 
@@ -269,7 +269,9 @@ fn an_unknown_key_is_named_with_its_file_line_and_the_valid_keys() {
             load_error(None),
             format!(
                 "{}:5:3: unknown key `server.bogus` (the keys of [server] are grpc_addr, \
-                 http_addr, shutdown_delay_ms, shutdown_grace_ms)",
+                 http_addr, shutdown_delay_ms, shutdown_grace_ms, request_timeout_ms, \
+                 max_concurrent_requests, max_message_bytes, http2_keepalive_interval_ms, \
+                 http2_keepalive_timeout_ms)",
                 file("development.toml")
             )
         );
@@ -284,7 +286,9 @@ fn an_unknown_key_in_the_environment_names_the_variable() {
         assert_eq!(
             load_error(None),
             "APP__SERVER__BOGUS: unknown key `server.bogus` (the keys of [server] are \
-             grpc_addr, http_addr, shutdown_delay_ms, shutdown_grace_ms)"
+             grpc_addr, http_addr, shutdown_delay_ms, shutdown_grace_ms, request_timeout_ms, \
+             max_concurrent_requests, max_message_bytes, http2_keepalive_interval_ms, \
+             http2_keepalive_timeout_ms)"
         );
         Ok(())
     });

@@ -151,9 +151,13 @@ impl Service for Echo {
         })
     }
 
-    fn grpc(state: &Arc<Self>) -> tonic::service::Routes {
-        tonic::service::Routes::new(EchoServer::from_arc(Arc::clone(state)))
-            .add_service(RestServer::new(RestGrpc(Arc::clone(state))))
+    fn grpc(state: &Arc<Self>, max_message_bytes: usize) -> tonic::service::Routes {
+        tonic::service::Routes::new(
+            EchoServer::from_arc(Arc::clone(state))
+                .max_decoding_message_size(max_message_bytes)
+                .max_encoding_message_size(max_message_bytes),
+        )
+        .add_service(RestServer::new(RestGrpc(Arc::clone(state))))
     }
 
     fn http() -> axum::Router<Arc<Self>> {
