@@ -6,8 +6,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${WORK:-$(mktemp -d)}
 runs=${RUNS:-10}
-cd "$repo" && cargo build --release --quiet
-svcgen="$repo/target/release/svcgen"
+# SVCGEN=<binary> times another svcgen build (e.g. an older one) instead of this checkout's.
+if [ -n "${SVCGEN:-}" ]; then svcgen=$SVCGEN; else
+  (cd "$repo" && cargo build --release --quiet); svcgen="$repo/target/release/svcgen"; fi
 
 mkdir -p "$work/api/big/v1"
 {

@@ -1,11 +1,13 @@
 # Shared by throughput.sh and instructions.sh: builds the generated greeter (release,
 # with the bare greeter's SayHello body) and the bare tonic greeter, starts a fake Zipkin
 # collector that accepts every batch, and names the configurations compared.
-# Needs: repo, work, port.
+# Needs: repo, work, port. SVCGEN=<binary> generates the greeter with another svcgen build
+# (e.g. an older one, for a before/after comparison) instead of this checkout's.
 
-cd "$repo" && cargo build --release --quiet
+if [ -n "${SVCGEN:-}" ]; then svcgen=$SVCGEN; else
+  (cd "$repo" && cargo build --release --quiet); svcgen="$repo/target/release/svcgen"; fi
 export CARGO_TARGET_DIR="$work/target"
-rm -rf "$work/demo" && (cd "$work" && "$repo/target/release/svcgen" new demo > /dev/null)
+rm -rf "$work/demo" && (cd "$work" && "$svcgen" new demo > /dev/null)
 # The same handler body as the bare greeter (the generated example also opens a child
 # span and logs a line, which is the application's work, not the framework's).
 cat > "$work/demo/src/handlers/greeter/say_hello.rs" <<'RS'
