@@ -102,6 +102,10 @@ project_templates! {
     DockerCompose => "service/docker-compose.yml",
     K8sDeployment => "service/deploy/k8s/deployment.yaml",
     K8sService => "service/deploy/k8s/service.yaml",
+    K8sHpa => "service/deploy/k8s/hpa.yaml",
+    K8sPdb => "service/deploy/k8s/pdb.yaml",
+    VectorYaml => "service/deploy/logging/vector.yaml",
+    ElastAlertErrorsRule => "service/deploy/logging/elastalert/rules/errors.yaml",
     DefaultToml => "service/config/default.toml",
     MainRs => "service/src/main.rs",
     LibRs => "service/src/lib.rs",
@@ -212,6 +216,19 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     files.render("docker-compose.yml", User, &DockerCompose { p })?;
     files.render("deploy/k8s/deployment.yaml", User, &K8sDeployment { p })?;
     files.render("deploy/k8s/service.yaml", User, &K8sService { p })?;
+    files.render("deploy/k8s/hpa.yaml", User, &K8sHpa { p })?;
+    files.render("deploy/k8s/pdb.yaml", User, &K8sPdb { p })?;
+    files.render("deploy/logging/vector.yaml", User, &VectorYaml { p })?;
+    files.add(
+        "deploy/logging/elastalert/config.yaml",
+        User,
+        static_template!("service/deploy/logging/elastalert/config.yaml"),
+    );
+    files.render(
+        format!("deploy/logging/elastalert/rules/{}-errors.yaml", p.name),
+        User,
+        &ElastAlertErrorsRule { p },
+    )?;
     files.render("config/default.toml", User, &DefaultToml { p })?;
     files.add(
         "config/development.toml",

@@ -7,6 +7,7 @@
 //! `[tracing] propagation` says) and, when the trace is sampled, gets a CLIENT span.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -26,12 +27,17 @@ use crate::telemetry::REQUEST_SPAN_TARGET;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientConfig {
-    /// The service's URL, e.g. `http://backend:50051`.
+    /// The service's URL, e.g. `http://backend:50051`, or `https://backend:50051` for
+    /// TLS.
     pub endpoint: String,
     /// Deadline of every call, in milliseconds.
     pub timeout_ms: u64,
     /// Deadline to establish a connection, in milliseconds.
     pub connect_timeout_ms: u64,
+    /// For an `https://` endpoint: the CA certificates (PEM) its certificate must chain
+    /// to; the web's roots when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ClientConfig {
@@ -42,6 +48,7 @@ impl ClientConfig {
             endpoint: endpoint.to_owned(),
             timeout_ms: 5_000,
             connect_timeout_ms: 1_000,
+            ca_file: None,
         }
     }
 
@@ -49,11 +56,22 @@ impl ClientConfig {
     /// client `name` (`[clients.<name>]`, named in the error), propagating the trace
     /// context as `tracing` says.
     ///
+    /// An `https://` endpoint is called over TLS, its certificate checked against
+    /// `ca_file`, or the web's roots.
+    ///
     /// # Errors
-    /// The endpoint is not a valid URI.
+    /// The endpoint is not a valid URI, or `ca_file` cannot be used.
     pub fn channel(&self, name: &str, tracing: &TracingConfig) -> anyhow::Result<TracedChannel> {
-        let channel = Endpoint::from_shared(self.endpoint.clone())
-            .map_err(|error| anyhow::anyhow!("invalid endpoint in [clients.{name}]: {error}"))?
+        let mut endpoint = Endpoint::from_shared(self.endpoint.clone())
+            .map_err(|error| anyhow::anyhow!("invalid endpoint in [clients.{name}]: {error}"))?;
+        if endpoint.uri().scheme() == Some(&http::uri::Scheme::HTTPS) {
+            let tls = crate::tls::grpc_client_config(self.ca_file.as_deref())
+                .map_err(|error| anyhow::anyhow!("[clients.{name}] {error}"))?;
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|error| anyhow::anyhow!("[clients.{name}]: {error}"))?;
+        }
+        let channel = endpoint
             .timeout(Duration::from_millis(self.timeout_ms))
             .connect_timeout(Duration::from_millis(self.connect_timeout_ms))
             .connect_lazy();
@@ -162,13 +180,23 @@ pub struct HttpClient {
 
 impl HttpClient {
     /// A client with a 10 s timeout per request, propagating the trace context as
-    /// `tracing` says.
+    /// `tracing` says; `https://` URLs are called over TLS, trusting the web's roots.
     ///
     /// # Errors
     /// The underlying client cannot be built.
     pub fn new(tracing: &TracingConfig) -> anyhow::Result<Self> {
+        Self::with_ca_file(tracing, None)
+    }
+
+    /// As [`HttpClient::new`], trusting only the CA certificates (PEM) of `ca_file` for
+    /// `https://` URLs, when given.
+    ///
+    /// # Errors
+    /// `ca_file` cannot be used, or the underlying client cannot be built.
+    pub fn with_ca_file(tracing: &TracingConfig, ca_file: Option<&Path>) -> anyhow::Result<Self> {
         let inner = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
+            .tls_backend_preconfigured(crate::tls::client_config(ca_file)?)
             .build()?;
         Ok(Self {
             inner,

@@ -24,6 +24,9 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::Directive;
 
 use crate::Service;
+pub use crate::metrics::MetricsConfig;
+pub use crate::pprof::DebugConfig;
+pub use crate::tls::TlsConfig;
 
 /// The environment used when `APP_ENV` is not set.
 pub const DEFAULT_ENV: &str = "development";
@@ -40,6 +43,12 @@ pub struct Config<S: Service> {
     pub tracing: TracingConfig,
     /// `[rest]`: the REST routes transcoded to the RPCs.
     pub rest: RestConfig,
+    /// `[auth]`: authentication of the calls (bearer tokens or JWTs).
+    pub auth: crate::auth::AuthConfig,
+    /// `[metrics]`: Prometheus metrics at `GET /metrics`.
+    pub metrics: MetricsConfig,
+    /// `[debug]`: development tools (CPU profiles).
+    pub debug: DebugConfig,
     /// `[clients.<name>]`: the services this one calls.
     pub clients: S::ClientsConfig,
     /// `[app]`: the service's own settings (`AppConfig` in its `src/app.rs`).
@@ -60,6 +69,9 @@ impl<S: Service> Default for Config<S> {
                 ..TracingConfig::default()
             },
             rest: RestConfig::default(),
+            auth: crate::auth::AuthConfig::default(),
+            metrics: MetricsConfig::default(),
+            debug: DebugConfig::default(),
             clients: S::ClientsConfig::default(),
             app: S::AppConfig::default(),
         }
@@ -73,6 +85,9 @@ impl<S: Service> Clone for Config<S> {
             log: self.log.clone(),
             tracing: self.tracing.clone(),
             rest: self.rest.clone(),
+            auth: self.auth.clone(),
+            metrics: self.metrics.clone(),
+            debug: self.debug.clone(),
             clients: self.clients.clone(),
             app: self.app.clone(),
         }
@@ -86,6 +101,9 @@ impl<S: Service> fmt::Debug for Config<S> {
             .field("log", &self.log)
             .field("tracing", &self.tracing)
             .field("rest", &self.rest)
+            .field("auth", &self.auth)
+            .field("metrics", &self.metrics)
+            .field("debug", &self.debug)
             .field("clients", &self.clients)
             .field("app", &self.app)
             .finish()
@@ -121,6 +139,8 @@ pub struct ServerConfig {
     pub http2_keepalive_interval_ms: u64,
     /// How long a ping may go unanswered before the connection is closed.
     pub http2_keepalive_timeout_ms: u64,
+    /// `[server.tls]`: both servers serve TLS with this certificate; plain text without.
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for ServerConfig {
@@ -135,6 +155,7 @@ impl Default for ServerConfig {
             max_message_bytes: 4 << 20,
             http2_keepalive_interval_ms: 30_000,
             http2_keepalive_timeout_ms: 10_000,
+            tls: None,
         }
     }
 }
@@ -230,6 +251,9 @@ pub struct TracingConfig {
     /// The trace-context header formats read from incoming requests, in order of
     /// precedence: `b3` (single `b3` and multi `X-B3-*` headers) and `w3c` (`traceparent`).
     pub propagation: Vec<Propagation>,
+    /// The CA certificates (PEM) an `https://` endpoint's certificate must chain to;
+    /// the web's roots when not given.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for TracingConfig {
@@ -242,6 +266,7 @@ impl Default for TracingConfig {
             otlp_endpoint: "http://127.0.0.1:4318/v1/traces".to_owned(),
             sample_ratio: 1.0,
             propagation: vec![Propagation::B3, Propagation::W3c],
+            ca_file: None,
         }
     }
 }
@@ -299,8 +324,10 @@ impl<S: Service> Config<S> {
     ///
     /// # Errors
     /// A missing environment file, a file that is not valid TOML, a value of the wrong
-    /// type, an unknown key, a `log.level` that is not a valid directive or a
-    /// `tracing.sample_ratio` outside 0..=1.
+    /// type, an unknown key, a `log.level` that is not a valid directive, a
+    /// `tracing.sample_ratio` outside 0..=1, an unusable `[server.tls]` certificate or
+    /// key, `tracing.ca_file` or `metrics.latency_buckets`, or an invalid `[auth]` (an
+    /// unusable key, an HS256 secret missing or read from a file).
     pub fn load_from(dir: &Path, env: Option<&str>) -> Result<Self, ConfigError> {
         if let Some(env) = env {
             let file = dir.join(format!("{env}.toml"));
@@ -362,6 +389,30 @@ impl<S: Service> Config<S> {
                 return Err(invalid(key, format!("{endpoint:?}"), problem));
             }
         }
+        if let Some(tls) = &config.server.tls
+            && let Err(error) = crate::tls::ServerTls::load(tls)
+        {
+            let key = format!("server.tls.{}", error.key);
+            return Err(invalid(&key, format!("{:?}", error.path), error.problem));
+        }
+        if let Some(ca_file) = &config.tracing.ca_file
+            && let Err(error) = crate::tls::roots(Some(ca_file))
+        {
+            return Err(invalid(
+                "tracing.ca_file",
+                format!("{ca_file:?}"),
+                error.problem,
+            ));
+        }
+        if let Err(problem) = config.metrics.check_buckets() {
+            let buckets = format!("{:?}", config.metrics.latency_buckets);
+            return Err(invalid("metrics.latency_buckets", buckets, problem));
+        }
+        crate::auth::check(&config.auth, &figment, S::METHODS, S::SERVICES).map_err(|error| {
+            let path: Vec<String> = error.at.split('.').map(str::to_owned).collect();
+            let origin = origin(figment.find_metadata(error.at), &path);
+            ConfigError(format!("{origin}: {}", error.message))
+        })?;
         Ok(config)
     }
 

@@ -11,6 +11,7 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 
 use crate::Service;
 use crate::access_log::Protocol;
+use crate::auth::AuthLayer;
 use crate::config::ServerConfig;
 use crate::observe::ObserveLayer;
 use crate::server::Common;
@@ -32,18 +33,30 @@ pub async fn serve<S: Service>(
         tracing,
         limits,
         connections,
+        auth,
+        tls,
+        metrics,
+        ..
     } = common;
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .map(move |accepted| accepted.map(|tcp| connections.track(tcp)));
     let millis = |ms: u64| (ms > 0).then(|| Duration::from_millis(ms));
-    tonic::transport::Server::builder()
+    let builder = match tls {
+        Some(tls) => tonic::transport::Server::builder().tls_config(tls.grpc())?,
+        None => tonic::transport::Server::builder(),
+    };
+    builder
         .http2_keepalive_interval(millis(config.http2_keepalive_interval_ms))
         .http2_keepalive_timeout(millis(config.http2_keepalive_timeout_ms))
         .layer(
             tower::ServiceBuilder::new()
-                .layer(ObserveLayer::new(Protocol::Grpc, tracing, S::METHODS))
-                .layer(limits.layers(Protocol::Grpc)),
+                .layer(
+                    ObserveLayer::new(Protocol::Grpc, tracing, S::METHODS)
+                        .with_metrics(metrics.as_ref()),
+                )
+                .layer(limits.layers(Protocol::Grpc))
+                .layer(AuthLayer::new(Protocol::Grpc, auth)),
         )
         .add_routes(
             S::grpc(&state, config.max_message_bytes)

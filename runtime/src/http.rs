@@ -18,20 +18,26 @@ use axum::extract::State;
 use http::header::CONTENT_TYPE;
 
 use crate::access_log::Protocol;
+use crate::auth::{Auth, AuthLayer};
 use crate::limits::Shared;
+use crate::metrics::Metrics;
 use crate::observe::ObserveLayer;
 use crate::otel::RequestTracing;
 use crate::server::Common;
 use crate::shutdown::{Connection, Connections, Readiness};
+use crate::tls::TlsListener;
 use crate::{Config, Service, rest};
 
 /// The HTTP routes of the service, each request traced and logged as `tracing` decides:
 /// health, the service's own routes, then its REST routes and their OpenAPI document.
+/// Inside the limits, the requests not open are authenticated as `auth` says. Requests
+/// are counted in `metrics`, which `GET /metrics` serves; `GET /debug/pprof/profile`
+/// serves CPU profiles when `pprof`.
 fn router<S: Service>(
     state: Arc<S>,
-    limits: &Shared,
+    (limits, auth): (&Shared, Option<Arc<Auth>>),
     max_body_bytes: usize,
-    tracing: RequestTracing,
+    (tracing, metrics, pprof): (RequestTracing, Option<&Metrics>, bool),
     readiness: Readiness,
     rest: rest::Routes<S>,
     openapi: String,
@@ -44,8 +50,19 @@ fn router<S: Service>(
             get(move || std::future::ready(([(CONTENT_TYPE, "application/json")], openapi))),
         )
         .merge(S::http());
+    if let Some(metrics) = metrics {
+        router = router.merge(metrics.routes());
+    }
+    if pprof {
+        router = router.merge(crate::pprof::routes());
+    }
+    let rest = Arc::new(rest);
+    let mut auth = AuthLayer::new(Protocol::Http, auth);
     if !rest.is_empty() {
-        let rest = Arc::new(rest);
+        let rules = Arc::clone(&rest);
+        auth = auth.with_rest(Arc::new(move |method: &http::Method, path: &str| {
+            rules.rule(method, path)
+        }));
         router = router.fallback(
             move |State(state): State<Arc<S>>, request: http::Request<axum::body::Body>| {
                 let rest = Arc::clone(&rest);
@@ -56,8 +73,9 @@ fn router<S: Service>(
     router
         .layer(
             tower::ServiceBuilder::new()
-                .layer(ObserveLayer::new(Protocol::Http, tracing, &[]))
+                .layer(ObserveLayer::new(Protocol::Http, tracing, &[]).with_metrics(metrics))
                 .layer(limits.layers(Protocol::Http))
+                .layer(auth)
                 // What axum's body extractors take at most, in the service's own routes
                 // (the REST routes bound their bodies themselves, answering 413 in JSON).
                 .layer(axum::extract::DefaultBodyLimit::max(max_body_bytes)),
@@ -95,6 +113,10 @@ pub async fn serve<S: Service>(
         tracing,
         limits,
         connections,
+        auth,
+        tls,
+        metrics,
+        pprof,
     } = common;
     let listener = Tracked {
         listener,
@@ -107,17 +129,29 @@ pub async fn serve<S: Service>(
     });
     let app = router(
         state,
-        &limits,
+        (&limits, auth),
         max_body_bytes,
-        tracing,
+        (tracing, metrics.as_ref(), pprof),
         readiness,
         rest,
         openapi,
     )
     .into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    match tls {
+        Some(tls) => {
+            // TLS over the tracked connections; a tap that does nothing, through which
+            // axum knows each connection's peer.
+            let listener = TlsListener::new(listener, tls.http()).tap_io(|_| {});
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+    }
     Ok(())
 }
 

@@ -11,6 +11,14 @@
 //!   daily-rotated JSON file, one access line per request, the trace id in every line;
 //! - **tracing** with OpenTelemetry: a SERVER span per sampled incoming call, a CLIENT span
 //!   per outgoing one ([`client`]), B3 and W3C propagation, export to Zipkin or OTLP;
+//! - **authentication** from metadata ([`auth`]): bearer tokens known by their sha256
+//!   digests, or JWTs (HS256, RS256, ES256), one layer for gRPC and HTTP, the caller's
+//!   [`auth::Principal`] in each request's extensions;
+//! - **metrics** for Prometheus at `GET /metrics`: requests and latencies per gRPC method
+//!   and HTTP route template by status, requests in flight, build information;
+//! - **TLS** for both servers (`[server.tls]`) and for `https://` clients and exporters
+//!   ([`tls`]: rustls with ring);
+//! - **CPU profiles** on demand in development (`[debug] pprof`, pprof's format);
 //! - **graceful shutdown** on SIGTERM or Ctrl-C: readiness withdrawn, calls in flight
 //!   drained within a grace period, spans and logs flushed.
 //!
@@ -64,6 +72,7 @@
 #![warn(missing_docs)]
 
 mod access_log;
+pub mod auth;
 pub mod client;
 pub mod config;
 mod grpc;
@@ -72,14 +81,17 @@ mod limits;
 mod log_format;
 mod log_writer;
 mod macros;
+mod metrics;
 mod observe;
 mod otel;
+mod pprof;
 pub mod rest;
 mod run;
 mod server;
 mod service;
 mod shutdown;
 mod telemetry;
+pub mod tls;
 pub mod trace;
 mod zipkin;
 

@@ -19,16 +19,18 @@ use tonic::Code;
 use tower::{Layer, Service};
 
 use crate::access_log::{self, Entry, Outcome, Protocol, Route};
+use crate::metrics::{Metrics, Recorder};
 use crate::otel::{RequestTracer, RequestTracing, Served};
 use crate::rest::RouteTemplate;
 use crate::service::Method;
 
-/// Observes every request of one server: tracing and access log.
+/// Observes every request of one server: tracing, access log and metrics.
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
     protocol: Protocol,
     tracing: RequestTracing,
     methods: Methods,
+    metrics: Option<Recorder>,
 }
 
 impl ObserveLayer {
@@ -40,7 +42,17 @@ impl ObserveLayer {
             protocol,
             tracing,
             methods: Methods::new(methods),
+            metrics: None,
         }
+    }
+
+    /// Counts the requests in `metrics`, when given.
+    #[must_use]
+    pub fn with_metrics(self, metrics: Option<&Metrics>) -> Self {
+        let metrics = metrics.map(|metrics| {
+            metrics.recorder(self.protocol, self.methods.0.iter().map(|(route, _)| route))
+        });
+        Self { metrics, ..self }
     }
 }
 
@@ -53,6 +65,7 @@ impl<S> Layer<S> for ObserveLayer {
             protocol: self.protocol,
             tracing: self.tracing.clone(),
             methods: self.methods.clone(),
+            metrics: self.metrics.clone(),
         }
     }
 }
@@ -64,6 +77,7 @@ pub struct Observe<S> {
     protocol: Protocol,
     tracing: RequestTracing,
     methods: Methods,
+    metrics: Option<Recorder>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Observe<S>
@@ -107,10 +121,15 @@ where
         // The inner services only build their futures here; the request's code runs when
         // they are polled, inside the context (see `ObserveFuture::poll`).
         let inner = self.inner.call(request);
+        let mut finish = Finish::new(self.protocol, entry, context.clone(), streams);
+        if let Some(metrics) = &self.metrics {
+            metrics.started();
+            finish.metrics = Some(metrics.clone());
+        }
         ObserveFuture {
             inner,
-            context: context.clone(),
-            finish: Some(Finish::new(self.protocol, entry, context, streams)),
+            context,
+            finish: Some(finish),
         }
     }
 }
@@ -251,6 +270,12 @@ fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {
     {
         return info.remote_addr();
     }
+    if let Some(info) = request
+        .extensions()
+        .get::<tonic::transport::server::TlsConnectInfo<tonic::transport::server::TcpConnectInfo>>()
+    {
+        return info.get_ref().remote_addr();
+    }
     request
         .extensions()
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
@@ -280,7 +305,8 @@ fn grpc_status(headers: &HeaderMap) -> Option<Code> {
     Some(Code::from(code))
 }
 
-/// What remains to be done when a request ends: close its span and log its line.
+/// What remains to be done when a request ends: close its span, log its line and count
+/// it.
 #[derive(Debug)]
 struct Finish {
     protocol: Protocol,
@@ -293,6 +319,8 @@ struct Finish {
     /// which then needs the request's context too.
     streams: bool,
     done: bool,
+    /// Where the request is counted, if it is.
+    metrics: Option<Recorder>,
 }
 
 impl Finish {
@@ -309,6 +337,7 @@ impl Finish {
             outcome: Outcome::Cancelled,
             streams,
             done: false,
+            metrics: None,
         }
     }
 
@@ -324,6 +353,10 @@ impl Finish {
             record(&span, outcome);
         }
         self.entry.log(outcome, aborted, &self.context);
+        if let Some(metrics) = &self.metrics {
+            let latency = self.entry.started.elapsed();
+            metrics.finished(&self.entry.method, &self.entry.route, outcome, latency);
+        }
         span.end();
     }
 

@@ -61,6 +61,7 @@ pub fn provider(config: &TracingConfig) -> anyhow::Result<SdkTracerProvider> {
                 &config.zipkin_endpoint,
                 &config.service_name,
                 EXPORT_TIMEOUT,
+                config.ca_file.as_deref(),
             )?;
             BatchSpanProcessor::builder(exporter)
                 .with_batch_config(batch)
@@ -68,7 +69,7 @@ pub fn provider(config: &TracingConfig) -> anyhow::Result<SdkTracerProvider> {
         }
         TraceExporter::Otlp => {
             use opentelemetry_otlp::{WithExportConfig as _, WithHttpConfig as _};
-            let client = blocking_http_client(EXPORT_TIMEOUT)?;
+            let client = blocking_http_client(EXPORT_TIMEOUT, config.ca_file.as_deref())?;
             let exporter = opentelemetry_otlp::SpanExporter::builder()
                 .with_http()
                 .with_http_client(client)
@@ -112,21 +113,28 @@ fn validate(config: &TracingConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A blocking HTTP client for the exporter thread, giving up on a request after `timeout`.
+/// A blocking HTTP client for the exporter thread, giving up on a request after `timeout`;
+/// `https://` endpoints are called over TLS, trusting `ca_file` (PEM), or the web's roots.
 ///
 /// Built on a short-lived thread of its own: a `reqwest::blocking::Client` built on a
 /// thread that runs an async runtime panics (debug builds), and the batch processor
 /// calls it from its own plain thread anyway.
 ///
 /// # Errors
-/// The client cannot be built.
-pub fn blocking_http_client(timeout: Duration) -> anyhow::Result<reqwest::blocking::Client> {
+/// `ca_file` cannot be used, or the client cannot be built.
+pub fn blocking_http_client(
+    timeout: Duration,
+    ca_file: Option<&std::path::Path>,
+) -> anyhow::Result<reqwest::blocking::Client> {
+    let tls =
+        crate::tls::client_config(ca_file).map_err(|error| anyhow::anyhow!("tracing.{error}"))?;
     std::thread::Builder::new()
         .name("otel-http-client".to_owned())
         .spawn(move || {
             reqwest::blocking::Client::builder()
                 .timeout(timeout)
                 .connect_timeout(timeout.min(Duration::from_secs(2)))
+                .tls_backend_preconfigured(tls)
                 .build()
         })
         .context("cannot spawn a thread")?

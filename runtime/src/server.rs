@@ -31,6 +31,14 @@ pub(crate) struct Common<S> {
     pub limits: Shared,
     /// The connections, closed at the end of the grace period.
     pub connections: Connections,
+    /// The authentication of `[auth]` (none for `mode = "none"`).
+    pub auth: Option<Arc<crate::auth::Auth>>,
+    /// The certificate of `[server.tls]`: both servers serve TLS only.
+    pub tls: Option<crate::tls::ServerTls>,
+    /// The service's metrics (`[metrics]`), counted by both servers.
+    pub metrics: Option<crate::metrics::Metrics>,
+    /// Whether `GET /debug/pprof/profile` serves CPU profiles (`[debug] pprof`).
+    pub pprof: bool,
 }
 
 impl<S> Clone for Common<S> {
@@ -40,6 +48,10 @@ impl<S> Clone for Common<S> {
             tracing: self.tracing.clone(),
             limits: self.limits.clone(),
             connections: self.connections.clone(),
+            auth: self.auth.clone(),
+            tls: self.tls.clone(),
+            metrics: self.metrics.clone(),
+            pprof: self.pprof,
         }
     }
 }
@@ -63,8 +75,20 @@ pub struct Server {
 /// ([`Config::ephemeral`]).
 ///
 /// # Errors
-/// The state cannot be built or an address cannot be bound.
+/// `[auth]` or `[server.tls]` is invalid, the state cannot be built or an address
+/// cannot be bound.
 pub async fn start<S: Service>(config: &Config<S>) -> anyhow::Result<Server> {
+    // For the reqwest clients built without the runtime's TLS configuration.
+    crate::tls::install_default_provider();
+    let tls = (config.server.tls.as_ref())
+        .map(crate::tls::ServerTls::load)
+        .transpose()
+        .map_err(|error| anyhow::anyhow!("invalid configuration: server.tls.{error}"))?;
+    let metrics = (config.metrics.enabled)
+        .then(|| crate::metrics::Metrics::new(S::NAME, S::VERSION, &config.metrics))
+        .transpose()?;
+    let auth = crate::auth::Auth::new(&config.auth, S::METHODS, S::SERVICES)
+        .map_err(|invalid| anyhow::anyhow!("invalid configuration: {invalid}"))?;
     let state = Arc::new(
         S::init(config)
             .await
@@ -89,6 +113,10 @@ pub async fn start<S: Service>(config: &Config<S>) -> anyhow::Result<Server> {
         tracing,
         limits: Shared::new(&config.server),
         connections: connections.clone(),
+        auth,
+        tls,
+        metrics,
+        pprof: config.debug.pprof,
     };
     let serve_grpc = grpc::serve(
         grpc_listener,

@@ -29,13 +29,20 @@ pub struct Exporter {
 
 impl Exporter {
     /// An exporter posting to `endpoint` (e.g. `http://127.0.0.1:9411/api/v2/spans`),
-    /// reporting spans under `service_name`, giving up on a request after `timeout`.
+    /// reporting spans under `service_name`, giving up on a request after `timeout`,
+    /// trusting the CA certificates of `ca_file` for an `https://` endpoint (else the
+    /// web's roots).
     ///
     /// # Errors
     /// The HTTP client cannot be built.
-    pub fn new(endpoint: &str, service_name: &str, timeout: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        endpoint: &str,
+        service_name: &str,
+        timeout: Duration,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
-            client: otel::blocking_http_client(timeout)?,
+            client: otel::blocking_http_client(timeout, ca_file)?,
             endpoint: endpoint.to_owned(),
             local: Endpoint::local(service_name),
         })

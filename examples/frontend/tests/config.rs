@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use svcgen_runtime::config::LogFormat;
+use svcgen_runtime::config::{LogFormat, Propagation};
 
 use frontend::svcgen::config::Config;
 
@@ -38,19 +38,28 @@ fn development_logs_for_people_and_traces_every_request() {
     assert_eq!(config.log.format, LogFormat::Pretty);
     assert!(config.tracing.enabled);
     assert!((config.tracing.sample_ratio - 1.0).abs() < f64::EPSILON);
+    assert!(config.debug.pprof, "GET /debug/pprof/profile");
 }
 
 #[test]
-fn production_logs_json_and_samples_a_few_traces() {
+fn production_logs_json_at_the_default_level_and_samples_a_few_traces() {
     let config = load("production");
     assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.log.level, "info", "config/default.toml's");
     assert!(config.tracing.enabled);
     assert!((config.tracing.sample_ratio - 0.01).abs() < f64::EPSILON);
+    assert!(!config.debug.pprof, "no CPU profiles in production");
 }
 
 #[test]
-fn the_defaults_listen_where_the_deployment_files_expect() {
-    let config = load("development");
-    assert_eq!(config.server.grpc_addr.port(), 50051);
-    assert_eq!(config.server.http_addr.port(), 8081);
+fn every_environment_listens_where_the_deployment_expects_and_drains_on_stop() {
+    for env in ["development", "production"] {
+        let config = load(env);
+        assert_eq!(config.server.grpc_addr.port(), 50051, "{env}");
+        assert_eq!(config.server.http_addr.port(), 8081, "{env}");
+        assert_eq!(config.server.shutdown_grace_ms, 10_000, "{env}");
+        let formats = [Propagation::B3, Propagation::W3c];
+        assert_eq!(config.tracing.propagation, formats, "{env}");
+        assert!(config.metrics.enabled, "{env}: GET /metrics");
+    }
 }

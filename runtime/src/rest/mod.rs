@@ -220,16 +220,26 @@ impl<S: Send + Sync + 'static> Routes<S> {
         self.routes.is_empty()
     }
 
+    /// The route `method path` matches, and the values its variables bind.
+    fn find(&self, method: &Method, path: &str) -> Option<(&Route<S>, Vec<String>)> {
+        self.routes.iter().find_map(|route| {
+            (route.method == method)
+                .then(|| route.template.matches(path))
+                .flatten()
+                .map(|bound| (route, bound))
+        })
+    }
+
+    /// The rule `method path` is served by, if any: what `[auth]` opens by its rpc or
+    /// its template.
+    pub(crate) fn rule(&self, method: &Method, path: &str) -> Option<HttpRule> {
+        self.find(method, path).map(|(route, _)| route.rule)
+    }
+
     /// Answers `request` with the route it matches (404 when none does).
     pub(crate) async fn serve(&self, state: Arc<S>, request: http::Request<Body>) -> Response {
         let path = request.uri().path().to_owned();
-        let found = self.routes.iter().find_map(|route| {
-            (route.method == request.method())
-                .then(|| route.template.matches(&path))
-                .flatten()
-                .map(|bound| (route, bound))
-        });
-        let Some((route, bound)) = found else {
+        let Some((route, bound)) = self.find(request.method(), &path) else {
             let other_method = self
                 .routes
                 .iter()
@@ -258,7 +268,7 @@ impl<S: Send + Sync + 'static> Routes<S> {
         request: http::Request<Body>,
         bound: Vec<String>,
     ) -> Result<Response, Problem> {
-        let (parts, body) = request.into_parts();
+        let (mut parts, body) = request.into_parts();
         let body = axum::body::to_bytes(body, self.max_body_bytes)
             .await
             .map_err(|_| {
@@ -276,9 +286,11 @@ impl<S: Send + Sync + 'static> Routes<S> {
                 }
             }
         }
+        // The HTTP request's extensions, as tonic hands a gRPC request's on: what the
+        // layers put there (the caller's `auth::Principal`) reaches the handler.
         let request = tonic::Request::from_parts(
             metadata,
-            tonic::Extensions::default(),
+            std::mem::take(&mut parts.extensions),
             Bytes::from(message.encode_to_vec()),
         );
         match &*route.invoker {

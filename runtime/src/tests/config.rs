@@ -271,7 +271,7 @@ fn an_unknown_key_is_named_with_its_file_line_and_the_valid_keys() {
                 "{}:5:3: unknown key `server.bogus` (the keys of [server] are grpc_addr, \
                  http_addr, shutdown_delay_ms, shutdown_grace_ms, request_timeout_ms, \
                  max_concurrent_requests, max_message_bytes, http2_keepalive_interval_ms, \
-                 http2_keepalive_timeout_ms)",
+                 http2_keepalive_timeout_ms, tls)",
                 file("development.toml")
             )
         );
@@ -288,7 +288,7 @@ fn an_unknown_key_in_the_environment_names_the_variable() {
             "APP__SERVER__BOGUS: unknown key `server.bogus` (the keys of [server] are \
              grpc_addr, http_addr, shutdown_delay_ms, shutdown_grace_ms, request_timeout_ms, \
              max_concurrent_requests, max_message_bytes, http2_keepalive_interval_ms, \
-             http2_keepalive_timeout_ms)"
+             http2_keepalive_timeout_ms, tls)"
         );
         Ok(())
     });
@@ -600,4 +600,101 @@ fn unknown_tracing_keys_are_rejected() {
         assert!(error.to_string().contains("sample_rate"), "{error}");
         Ok(())
     });
+}
+
+/// Every key of the configuration: its serialized form, with every optional key set.
+fn every_key() -> std::collections::BTreeSet<String> {
+    fn leaves(
+        value: &serde_json::Value,
+        path: &str,
+        keys: &mut std::collections::BTreeSet<String>,
+    ) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (name, value) in fields {
+                    let path = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    leaves(value, &path, keys);
+                }
+            }
+            _ => {
+                keys.insert(path.to_owned());
+            }
+        }
+    }
+    let mut config = Config::<Demo>::default();
+    config.server.tls = Some(crate::config::TlsConfig {
+        cert_file: "c".into(),
+        key_file: "k".into(),
+    });
+    config.log.file = Some(crate::config::LogFileConfig {
+        dir: "logs".into(),
+        keep_days: 14,
+    });
+    config.tracing.ca_file = Some("ca".into());
+    config.clients.billing.ca_file = Some("ca".into());
+    config.auth.jwt.public_key_file = Some("p".into());
+    config.auth.jwt.jwks_file = Some("j".into());
+    config.auth.jwt.issuer = Some("i".into());
+    let mut keys = std::collections::BTreeSet::new();
+    leaves(
+        &serde_json::to_value(&config).expect("serializable"),
+        "",
+        &mut keys,
+    );
+    // Never serialized: the secret comes from the environment only.
+    keys.insert("auth.jwt.secret".to_owned());
+    keys.into_iter()
+        .filter(|key| !key.starts_with("app.") && !key.starts_with("clients.users."))
+        .map(|key| key.replace("clients.billing.", "clients.<name>."))
+        .collect()
+}
+
+/// A generated service's `config/default.toml` shows every key, set or commented out,
+/// and its README lists each with its environment variable. (The templates are svcgen's;
+/// this is where the keys are known. `src/tests/` is not vendored into services.)
+#[test]
+fn the_generated_default_toml_and_readme_document_every_key() {
+    let default_toml = include_str!("../../../templates/service/config/default.toml");
+    let mut table = String::new();
+    let mut in_toml = std::collections::BTreeSet::new();
+    for line in default_toml.lines() {
+        let line = line.strip_prefix("# ").unwrap_or(line).trim();
+        if let Some(header) = line
+            .strip_prefix('[')
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            table = header.replace("{{ client.name }}", "<name>");
+        } else if let Some((key, _)) = line.split_once(" = ")
+            && !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+        {
+            in_toml.insert(format!("{table}.{key}"));
+        }
+    }
+    in_toml.retain(|key| !key.starts_with("app."));
+    // The secret is refused in a file, so default.toml only names its variable.
+    assert!(default_toml.contains("APP__AUTH__JWT__SECRET"));
+    in_toml.insert("auth.jwt.secret".to_owned());
+    let keys = every_key();
+    assert_eq!(in_toml, keys, "config/default.toml");
+
+    let readme = include_str!("../../../templates/service/README.md");
+    let mut in_readme = std::collections::BTreeSet::new();
+    for row in readme.lines().filter(|line| line.starts_with("| `")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let key = cells[0].trim_start_matches("| ").trim_matches('`');
+        if !keys.contains(key) {
+            continue; // a row of another table
+        }
+        let variable = format!("APP__{}", key.to_uppercase().replace('.', "__"));
+        assert_eq!(cells[1], format!("`{variable}`"), "{key}'s variable");
+        in_readme.insert(key.to_owned());
+    }
+    assert_eq!(in_readme, keys, "the README's table");
 }

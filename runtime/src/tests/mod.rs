@@ -3,4 +3,5 @@
 //! process's working directory and environment, which the servers and clients of the
 //! integration tests, running in parallel in one process, must not see.
 
+mod auth;
 mod config;

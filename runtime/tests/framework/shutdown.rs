@@ -4,6 +4,8 @@
 //! (`Server::shutdown`, `Server::run_until`) and as a process stopped by real signals
 //! ([`process`]).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use svcgen_runtime::{Config, Service as _};
@@ -14,6 +16,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
+use crate::support::pb::echo_client::EchoClient;
+use crate::support::service::{sleeping, slept};
 use crate::support::{Echo, Running, get, message};
 
 /// The grace period of these tests, in milliseconds.
@@ -251,6 +255,168 @@ async fn a_bidirectional_call_in_flight_goes_on_during_the_drain() {
         .expect("the service stops as soon as the call ended, not after the grace period")
         .expect("the shutdown task")
         .expect("a clean shutdown");
+}
+
+/// One call of the drain test, as its caller saw it.
+struct Call {
+    /// It began after the shutdown had.
+    began_after: bool,
+    /// It ended after the shutdown had begun.
+    ended_after: bool,
+    /// How it failed; `None`: answered.
+    failure: Option<String>,
+}
+
+/// What a failed call of the drain test was: `gRPC Unavailable` (refused: its connection
+/// could not be made, or was going away), `gRPC not sent` (its connection closed before
+/// the request was sent: hyper's `Canceled`, which tonic reports as CANCELLED), or else
+/// the whole status.
+fn refusal(status: &tonic::Status) -> String {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_canceled)
+        {
+            return "gRPC not sent".to_owned();
+        }
+        source = error.source();
+    }
+    match status.code() {
+        tonic::Code::Unavailable => "gRPC Unavailable".to_owned(),
+        _ => format!("gRPC {status:?}"),
+    }
+}
+
+/// Makes `call` again and again, until one fails or the servers have stopped; every call
+/// recorded.
+async fn call_until_refused<F: Future<Output = Option<String>>>(
+    draining: Arc<AtomicBool>,
+    stopped: Arc<AtomicBool>,
+    mut call: impl FnMut() -> F,
+) -> Vec<Call> {
+    let mut calls = Vec::new();
+    while !stopped.load(SeqCst) {
+        let began_after = draining.load(SeqCst);
+        let failure = call().await;
+        let refused = failure.is_some();
+        let ended_after = draining.load(SeqCst);
+        calls.push(Call {
+            began_after,
+            ended_after,
+            failure,
+        });
+        if refused {
+            break;
+        }
+    }
+    calls
+}
+
+/// Under load — gRPC and HTTP callers each calling a 97 ms handler in a loop — with the
+/// default settings (no delay): every call in flight when the shutdown begins completes,
+/// no handler that began is cut off or loses its answer, and the calls made once the
+/// servers stopped accepting are refused, or never sent, before reaching a handler, so a
+/// caller may safely retry them elsewhere. Prints the figures (`--nocapture`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_load_the_calls_in_flight_at_the_signal_all_complete() {
+    const MS: u64 = 97;
+    const GRPC_CALLERS: usize = 48;
+    const HTTP_CALLERS: usize = 16;
+    let service = Running::start(&config(LONG_GRACE_MS)).await;
+    let draining = Arc::new(AtomicBool::new(false));
+    let stopped = Arc::new(AtomicBool::new(false));
+    let mut callers = tokio::task::JoinSet::new();
+    let mut channels = Vec::new();
+    for _ in 0..4 {
+        channels.push(service.channel().await);
+    }
+    for caller in 0..GRPC_CALLERS {
+        let client = EchoClient::new(channels[caller % channels.len()].clone());
+        callers.spawn(call_until_refused(
+            Arc::clone(&draining),
+            Arc::clone(&stopped),
+            move || {
+                let mut client = client.clone();
+                async move {
+                    let reply = client.unary(message(&format!("sleep {MS}"), 0)).await;
+                    reply.err().map(|status| refusal(&status))
+                }
+            },
+        ));
+    }
+    let http = reqwest::Client::new();
+    for _ in 0..HTTP_CALLERS {
+        let (http, url) = (
+            http.clone(),
+            service.http_url(&format!("/slow/sleep%20{MS}")),
+        );
+        callers.spawn(call_until_refused(
+            Arc::clone(&draining),
+            Arc::clone(&stopped),
+            move || {
+                let request = http.get(&url).send();
+                async move {
+                    match request.await {
+                        Ok(response) if response.status() == 200 => None,
+                        Ok(response) => Some(format!("HTTP {}", response.status())),
+                        Err(error) if error.is_connect() => Some("HTTP connect".to_owned()),
+                        Err(error) => Some(format!("HTTP {error:?}")),
+                    }
+                }
+            },
+        ));
+    }
+    // The load runs for a while; then the shutdown begins, as at SIGTERM.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let in_flight = sleeping(MS);
+    draining.store(true, SeqCst);
+    let started = Instant::now();
+    service.stop().await;
+    let took = started.elapsed();
+    stopped.store(true, SeqCst);
+    let calls: Vec<Call> = callers.join_all().await.into_iter().flatten().collect();
+
+    let answered = calls.iter().filter(|call| call.failure.is_none()).count();
+    let completed = (calls.iter())
+        .filter(|call| !call.began_after && call.ended_after && call.failure.is_none())
+        .count();
+    let refused: Vec<&String> = calls
+        .iter()
+        .filter_map(|call| call.failure.as_ref())
+        .collect();
+    let cut_off = sleeping(MS) + slept(MS).saturating_sub(answered);
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    for failure in &refused {
+        *kinds.entry(failure.as_str()).or_default() += 1;
+    }
+    eprintln!(
+        "drain under load: {in_flight} calls in flight at the signal, {completed} completed, \
+         {cut_off} cut off; {} refused before reaching a handler ({kinds:?}); {answered} \
+         answered in all; the servers stopped {took:?} after the signal",
+        refused.len(),
+    );
+    assert!(
+        in_flight > GRPC_CALLERS / 2,
+        "under load: {in_flight} in flight"
+    );
+    assert!(
+        completed >= in_flight,
+        "{completed} completed of {in_flight}"
+    );
+    assert_eq!(sleeping(MS), 0, "handlers cancelled half-way");
+    assert_eq!(
+        slept(MS),
+        answered,
+        "every handler that ran had its answer delivered"
+    );
+    assert!(
+        (refused.iter()).all(
+            |failure| ["gRPC Unavailable", "gRPC not sent", "HTTP connect"]
+                .contains(&failure.as_str())
+        ),
+        "refused, not cut off: {refused:?}"
+    );
 }
 
 /// The real process — [`svcgen_runtime::run`] in this test binary, started again as a

@@ -38,6 +38,7 @@ fn development_logs_for_people_and_traces_every_request() {
     assert_eq!(config.log.format, LogFormat::Pretty);
     assert!(config.tracing.enabled);
     assert!((config.tracing.sample_ratio - 1.0).abs() < f64::EPSILON);
+    assert!(config.debug.pprof, "GET /debug/pprof/profile");
 }
 
 #[test]
@@ -47,6 +48,7 @@ fn production_logs_json_at_the_default_level_and_samples_a_few_traces() {
     assert_eq!(config.log.level, "info", "config/default.toml's");
     assert!(config.tracing.enabled);
     assert!((config.tracing.sample_ratio - 0.01).abs() < f64::EPSILON);
+    assert!(!config.debug.pprof, "no CPU profiles in production");
 }
 
 #[test]
@@ -58,5 +60,6 @@ fn every_environment_listens_where_the_deployment_expects_and_drains_on_stop() {
         assert_eq!(config.server.shutdown_grace_ms, 10_000, "{env}");
         let formats = [Propagation::B3, Propagation::W3c];
         assert_eq!(config.tracing.propagation, formats, "{env}");
+        assert!(config.metrics.enabled, "{env}: GET /metrics");
     }
 }

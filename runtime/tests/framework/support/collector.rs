@@ -1,9 +1,10 @@
 //! A fake span collector — Zipkin (`POST /api/v2/spans`) and OTLP/HTTP (`POST
 //! /v1/traces`) alike: an HTTP/1.1 server on threads of its own (so that nothing a test
 //! does on its thread can stall it) that records every request and answers it as its
-//! [`Mode`] says: at once, never (until told), or by hanging up.
+//! [`Mode`] says: at once, never (until told), or by hanging up. Over plain HTTP, or
+//! over TLS ([`Collector::start_tls`]).
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -59,6 +60,7 @@ struct State {
 pub struct Collector {
     addr: SocketAddr,
     state: Arc<Mutex<State>>,
+    tls: bool,
 }
 
 impl Collector {
@@ -69,6 +71,16 @@ impl Collector {
 
     /// A collector accepting connections on `listener`.
     pub fn serve(listener: TcpListener) -> Self {
+        Self::serve_with(listener, None)
+    }
+
+    /// A collector on an ephemeral port serving HTTPS with `tls`.
+    pub fn start_tls(tls: Arc<rustls::ServerConfig>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the collector");
+        Self::serve_with(listener, Some(tls))
+    }
+
+    fn serve_with(listener: TcpListener, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         let addr = listener.local_addr().expect("the collector's address");
         listener
             .set_nonblocking(false)
@@ -81,16 +93,34 @@ impl Collector {
             stopped: false,
         }));
         let shared = Arc::clone(&state);
+        let https = tls.is_some();
         std::thread::spawn(move || {
             for stream in listener.incoming().map_while(Result::ok) {
                 if lock(&shared).stopped {
                     break;
                 }
                 let shared = Arc::clone(&shared);
-                std::thread::spawn(move || serve_connection(&stream, &shared));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => serve_connection(&stream, &stream, &shared),
+                    Some(tls) => {
+                        let Ok(connection) = rustls::ServerConnection::new(tls) else {
+                            return;
+                        };
+                        let Ok(socket) = stream.try_clone() else {
+                            return;
+                        };
+                        let tls = rustls::StreamOwned::new(connection, socket);
+                        serve_connection(tls, &stream, &shared);
+                    }
+                });
             }
         });
-        Self { addr, state }
+        Self {
+            addr,
+            state,
+            tls: https,
+        }
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -99,7 +129,8 @@ impl Collector {
 
     /// The URL of `path` on the collector.
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.addr)
     }
 
     pub fn zipkin_endpoint(&self) -> String {
@@ -169,10 +200,10 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// HTTP/1.1 with keep-alive: one request after another until the client hangs up.
-fn serve_connection(stream: &TcpStream, state: &Mutex<State>) {
+/// HTTP/1.1 with keep-alive over `stream` (`socket` itself, or TLS over it): one request
+/// after another until the client hangs up.
+fn serve_connection<S: Read + Write>(stream: S, socket: &TcpStream, state: &Mutex<State>) {
     let mut reader = BufReader::new(stream);
-    let mut writer = stream;
     while let Some(request) = read_request(&mut reader) {
         let mut shared = lock(state);
         match shared.mode {
@@ -182,7 +213,7 @@ fn serve_connection(stream: &TcpStream, state: &Mutex<State>) {
                     ..request
                 });
                 drop(shared);
-                if accept(&mut writer).is_err() {
+                if accept(reader.get_mut()).is_err() {
                     return;
                 }
             }
@@ -195,10 +226,10 @@ fn serve_connection(stream: &TcpStream, state: &Mutex<State>) {
                 shared.received.push(request);
                 let index = shared.received.len() - 1;
                 drop(shared);
-                let released = hold(stream, state);
+                let released = hold(socket, state);
                 let mut shared = lock(state);
                 shared.held -= 1;
-                if released && accept(&mut writer).is_ok() {
+                if released && accept(reader.get_mut()).is_ok() {
                     shared.received[index].accepted = true;
                 } else {
                     shared.abandoned += 1;
@@ -209,8 +240,9 @@ fn serve_connection(stream: &TcpStream, state: &Mutex<State>) {
     }
 }
 
-fn accept(writer: &mut &TcpStream) -> std::io::Result<()> {
-    writer.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")
+fn accept(writer: &mut impl Write) -> std::io::Result<()> {
+    writer.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n")?;
+    writer.flush()
 }
 
 /// Waits until the mode is no longer [`Mode::Hang`] (`true`) or the client closed the
@@ -239,7 +271,7 @@ fn hold(stream: &TcpStream, state: &Mutex<State>) -> bool {
 
 /// The next request on the connection (its body by `content-length`); `None` once the
 /// client hung up.
-fn read_request(reader: &mut BufReader<&TcpStream>) -> Option<Received> {
+fn read_request(reader: &mut BufReader<impl Read>) -> Option<Received> {
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).ok()? == 0 {
         return None;

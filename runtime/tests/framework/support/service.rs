@@ -12,6 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use svcgen_runtime::auth::Principal;
 use svcgen_runtime::client::{ClientConfig, HttpClient, TracedChannel};
 use svcgen_runtime::rest::{HttpRule, Invoker};
 use svcgen_runtime::{BoxStream, Config, Method, Service, trace};
@@ -170,7 +171,17 @@ impl Service for Echo {
                 get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
             )
             .route("/stream", get(stream))
+            .route(
+                "/slow/{what}",
+                get(
+                    |axum::extract::Path(what): axum::extract::Path<String>| async move {
+                        slow_or_panicking(&what).await;
+                        "done"
+                    },
+                ),
+            )
             .route("/headers", get(headers))
+            .route("/whoami/{name}", get(whoami))
             .route("/call/grpc", get(call_grpc))
             .route("/call/http", get(call_http))
     }
@@ -209,6 +220,8 @@ impl super::pb::echo_server::Echo for Echo {
     async fn unary(&self, request: Request<EchoRequest>) -> Result<Response<EchoReply>, Status> {
         let metadata = ascii_headers(&request.metadata().clone().into_headers());
         let request = request.into_inner();
+        // What the tests of the limits ask for: a slow handler, one that panics.
+        slow_or_panicking(&request.message).await;
         // A span of the handler's own, and a line logged inside it.
         let reply = trace::in_span("compose reply", async {
             tracing::info!(text = request.message.as_str(), "composing a reply");
@@ -355,7 +368,10 @@ async fn metadata(
     _state: Arc<Echo>,
     request: Request<()>,
 ) -> Result<Response<prost_types::Struct>, Status> {
-    let fields = ascii_headers(&request.metadata().clone().into_headers())
+    let mut metadata = ascii_headers(&request.metadata().clone().into_headers());
+    // With `[auth]`: the caller, as the handler sees it.
+    metadata.extend(principal_fields(Principal::of(&request)));
+    let fields = metadata
         .into_iter()
         .map(|(key, value)| {
             let value = prost_types::Value {
@@ -365,6 +381,34 @@ async fn metadata(
         })
         .collect();
     Ok(Response::new(prost_types::Struct { fields }))
+}
+
+/// What a handler knows of its caller (`[auth]`), by key: `principal.subject`,
+/// `principal.claims` (JSON) and `principal.token_sha256`, each when there is one.
+fn principal_fields(principal: Option<&Principal>) -> BTreeMap<String, String> {
+    let Some(principal) = principal else {
+        return BTreeMap::new();
+    };
+    let mut fields = BTreeMap::new();
+    if let Some(subject) = &principal.subject {
+        fields.insert("principal.subject".to_owned(), subject.clone());
+    }
+    if !principal.claims.is_null() {
+        fields.insert("principal.claims".to_owned(), principal.claims.to_string());
+    }
+    if let Some(digest) = &principal.token_sha256 {
+        fields.insert("principal.token_sha256".to_owned(), digest.clone());
+    }
+    fields
+}
+
+/// `GET /whoami/{name}`: [`principal_fields`] of the caller, as a JSON object.
+async fn whoami(
+    principal: Option<axum::Extension<Principal>>,
+) -> axum::Json<BTreeMap<String, String>> {
+    axum::Json(principal_fields(
+        principal.as_ref().map(|principal| &principal.0),
+    ))
 }
 
 /// `echo.v1.Rest` over gRPC: the handlers the REST routes call.
@@ -391,5 +435,52 @@ impl super::pb::rest_server::Rest for RestGrpc {
         request: Request<()>,
     ) -> Result<Response<prost_types::Struct>, Status> {
         metadata(Arc::clone(&self.0), request).await
+    }
+}
+
+/// Handlers sleeping now, by how long they sleep (each test its own length): for the
+/// tests that fill the bound on requests at once.
+pub static SLEEPING: std::sync::Mutex<BTreeMap<u64, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// How many handlers sleep `ms` now.
+pub fn sleeping(ms: u64) -> usize {
+    let sleeping = SLEEPING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    sleeping.get(&ms).copied().unwrap_or(0)
+}
+
+/// Handlers that slept to the end, by how long they slept.
+pub static SLEPT: std::sync::Mutex<BTreeMap<u64, usize>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// How many handlers slept `ms` to the end.
+pub fn slept(ms: u64) -> usize {
+    let slept = SLEPT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    slept.get(&ms).copied().unwrap_or(0)
+}
+
+/// `sleep <ms>`: sleeps that long (counted in [`SLEEPING`] meanwhile and in [`SLEPT`]
+/// once done); `panic`: panics.
+async fn slow_or_panicking(what: &str) {
+    if what == "panic" {
+        panic!("asked to panic");
+    }
+    if let Some(ms) = what
+        .strip_prefix("sleep ")
+        .and_then(|ms| ms.parse::<u64>().ok())
+    {
+        let count = |counts: &std::sync::Mutex<BTreeMap<u64, usize>>, change: fn(&mut usize)| {
+            let mut counts = counts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            change(counts.entry(ms).or_default());
+        };
+        count(&SLEEPING, |n| *n += 1);
+        tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        count(&SLEEPING, |n| *n -= 1);
+        count(&SLEPT, |n| *n += 1);
     }
 }
