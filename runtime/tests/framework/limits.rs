@@ -7,7 +7,11 @@ use serde_json::json;
 use tonic::Code;
 
 use super::support::service::{UNARY, sleeping};
-use super::support::{Running, eventually, message};
+use super::support::{
+    CALLER_TRACE, Collector, LogDir, Pipeline, Running, caller_headers, echo, eventually, message,
+    traced,
+};
+use svcgen_runtime::config::Propagation;
 
 /// The test service with `change` made to its configuration.
 async fn start(
@@ -134,6 +138,38 @@ async fn a_panicking_handler_is_answered_internal_or_500_and_the_server_goes_on(
         assert_eq!(reply.expect("served").into_inner().message, "still here");
     }
     service.stop().await;
+}
+
+/// The panic's line is an error in the call's trace, over gRPC and HTTP, and names it.
+#[tokio::test]
+async fn a_handlers_panic_is_logged_with_the_trace_id_of_its_call() {
+    let collector = Collector::start();
+    let logs = LogDir::new();
+    let mut config = traced(&collector, &[Propagation::B3, Propagation::W3c]);
+    config.log.file = Some(logs.config(14));
+    let (pipeline, service) = Pipeline::serve(&config).await;
+    let status = service
+        .client()
+        .await
+        .unary(echo("panic", &caller_headers()))
+        .await
+        .expect_err("the handler panicked");
+    assert_eq!(status.code(), Code::Internal, "{status}");
+    let answer = service
+        .send("GET", "/slow/panic", &caller_headers(), None)
+        .await;
+    assert_eq!(answer.status, 500, "{answer:?}");
+    pipeline.stop([service]).await;
+
+    let panics: Vec<_> = (logs.lines().into_iter())
+        .filter(|line| line["message"] == "the handler panicked")
+        .collect();
+    assert_eq!(panics.len(), 2, "one per call: {panics:?}");
+    for line in &panics {
+        assert_eq!(line["level"], "ERROR", "{line}");
+        assert_eq!(line["panic"], "asked to panic", "{line}");
+        assert_eq!(line["trace_id"], CALLER_TRACE, "{line}");
+    }
 }
 
 #[tokio::test]
