@@ -131,6 +131,10 @@ pub struct Client {
     pub client_type: String,
     /// The default endpoint.
     pub endpoint: String,
+    /// The gRPC paths (`/backend.v1.Backend/Get`) of the service's idempotent methods:
+    /// `option idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`, which the client
+    /// retries on UNAVAILABLE even once they reached a server.
+    pub idempotent: Vec<String>,
 }
 
 /// One line of the nested `pub mod` tree that includes prost's output.
@@ -405,6 +409,7 @@ fn build_client(
         help: "set `service` in the [[clients]] entry to one of the proto's services".to_owned(),
     })?;
     let simple = service.rsplit('.').next().unwrap_or(service);
+    let idempotent = idempotent_methods(file, service);
     let trait_name = ident::to_upper_camel(simple);
     let module = std::iter::once("crate::proto".to_owned())
         .chain(ident::package_modules(file.package()))
@@ -416,7 +421,29 @@ fn build_client(
         client_module: format!("{module}::{}_client", ident::naive_snake_case(&trait_name)),
         client_type: format!("{trait_name}Client"),
         endpoint: client.endpoint.clone(),
+        idempotent,
     })
+}
+
+/// The gRPC paths of the methods of `service` (fully qualified) declared in `file` with
+/// `option idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`, in proto order.
+fn idempotent_methods(file: &FileDescriptorProto, service: &str) -> Vec<String> {
+    use prost_types::method_options::IdempotencyLevel;
+
+    file.service
+        .iter()
+        .filter(|declared| ident::qualify(file.package(), declared.name()) == service)
+        .flat_map(|declared| &declared.method)
+        .filter(|method| {
+            method.options.as_ref().is_some_and(|options| {
+                matches!(
+                    options.idempotency_level(),
+                    IdempotencyLevel::Idempotent | IdempotencyLevel::NoSideEffects
+                )
+            })
+        })
+        .map(|method| format!("/{service}/{}", method.name()))
+        .collect()
 }
 
 /// [`Flavor::Greeter`] when the embedded greeter's service is served with its four RPCs
@@ -776,5 +803,53 @@ mod tests {
         // prost-build's `Module::to_file_name_or`: the package's modules, keyword-escaped.
         assert_eq!(includes, ["_", "acme.r#match", "google.r#type", "kw.self_"]);
         assert!(lines.contains(&ModuleLine::Open("r#type".to_owned())));
+    }
+
+    #[test]
+    fn a_clients_idempotent_methods_are_those_its_proto_declares_so() {
+        use prost_types::method_options::IdempotencyLevel;
+        use prost_types::{MethodDescriptorProto, MethodOptions, ServiceDescriptorProto};
+
+        let method = |name: &str, level: Option<IdempotencyLevel>| MethodDescriptorProto {
+            name: Some(name.to_owned()),
+            options: level.map(|level| MethodOptions {
+                idempotency_level: Some(level as i32),
+                ..MethodOptions::default()
+            }),
+            ..MethodDescriptorProto::default()
+        };
+        let service = |name: &str, methods| ServiceDescriptorProto {
+            name: Some(name.to_owned()),
+            method: methods,
+            ..ServiceDescriptorProto::default()
+        };
+        let mut backend = file("backend.v1");
+        backend.name = Some("backend/v1/backend.proto".to_owned());
+        backend.service = vec![
+            service(
+                "Names",
+                vec![
+                    method("Greet", Some(IdempotencyLevel::NoSideEffects)),
+                    method("Rename", None),
+                    method("Put", Some(IdempotencyLevel::Idempotent)),
+                    method("Count", Some(IdempotencyLevel::IdempotencyUnknown)),
+                ],
+            ),
+            service(
+                "Other",
+                vec![method("Get", Some(IdempotencyLevel::Idempotent))],
+            ),
+        ];
+        let spec = crate::spec::ClientSpec {
+            name: "backend".to_owned(),
+            proto: "backend/v1/backend.proto".to_owned(),
+            service: Some("backend.v1.Names".to_owned()),
+            endpoint: "http://127.0.0.1:50052".to_owned(),
+        };
+        let client = build_client(&spec, &[backend]).expect("a client");
+        assert_eq!(
+            client.idempotent,
+            ["/backend.v1.Names/Greet", "/backend.v1.Names/Put"]
+        );
     }
 }

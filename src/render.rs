@@ -102,6 +102,7 @@ project_templates! {
     DockerCompose => "service/docker-compose.yml",
     K8sDeployment => "service/deploy/k8s/deployment.yaml",
     K8sService => "service/deploy/k8s/service.yaml",
+    K8sServiceHeadless => "service/deploy/k8s/service-headless.yaml",
     K8sHpa => "service/deploy/k8s/hpa.yaml",
     K8sPdb => "service/deploy/k8s/pdb.yaml",
     VectorYaml => "service/deploy/logging/vector.yaml",
@@ -216,6 +217,11 @@ pub fn render(p: &Project) -> Result<Vec<GeneratedFile>, askama::Error> {
     files.render("docker-compose.yml", User, &DockerCompose { p })?;
     files.render("deploy/k8s/deployment.yaml", User, &K8sDeployment { p })?;
     files.render("deploy/k8s/service.yaml", User, &K8sService { p })?;
+    files.render(
+        "deploy/k8s/service-headless.yaml",
+        User,
+        &K8sServiceHeadless { p },
+    )?;
     files.render("deploy/k8s/hpa.yaml", User, &K8sHpa { p })?;
     files.render("deploy/k8s/pdb.yaml", User, &K8sPdb { p })?;
     files.render("deploy/logging/vector.yaml", User, &VectorYaml { p })?;

@@ -11,6 +11,10 @@
 //!   daily-rotated JSON file, one access line per request, the trace id in every line;
 //! - **tracing** with OpenTelemetry: a SERVER span per sampled incoming call, a CLIENT span
 //!   per outgoing one ([`client`]), B3 and W3C propagation, export to Zipkin or OTLP;
+//! - **typed clients** of other services ([`client`]) that balance over their replicas
+//!   (fixed, or every address of a DNS name), inherit the request's [`deadline`], retry
+//!   what is safe to retry within a budget, eject failing replicas and throttle
+//!   themselves while the service is overloaded;
 //! - **authentication** from metadata ([`auth`]): bearer tokens known by their sha256
 //!   digests, or JWTs (HS256, RS256, ES256), one layer for gRPC and HTTP, the caller's
 //!   [`auth::Principal`] in each request's extensions;
@@ -75,6 +79,7 @@ mod access_log;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod deadline;
 mod grpc;
 mod http;
 mod limits;

@@ -7,7 +7,9 @@
 //! what they refuse in the protocol of the server: a gRPC status (trailers-only) or an
 //! HTTP status with a JSON body. The deadline is the runtime's own because a caller's
 //! `grpc-timeout` must shorten it, and tonic's server timeout answers CANCELLED where
-//! gRPC says DEADLINE_EXCEEDED.
+//! gRPC says DEADLINE_EXCEEDED. The handler's task knows the deadline
+//! ([`deadline`](crate::deadline)), so that the calls it makes to other services inherit
+//! what is left of it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -219,15 +221,18 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let deadline = match self.layer.protocol {
+        let timeout = match self.layer.protocol {
             Protocol::Grpc => grpc_timeout(request.headers())
                 .map(|asked| self.layer.timeout.map_or(asked, |cap| asked.min(cap)))
                 .or(self.layer.timeout),
             Protocol::Http => self.layer.timeout,
         };
+        let deadline = timeout.map(|timeout| tokio::time::Instant::now() + timeout);
         LimitsFuture {
-            inner: self.inner.call(request),
-            sleep: deadline.map(|deadline| Box::pin(tokio::time::sleep(deadline))),
+            // The handler runs in this future: it, and the clients it calls, know the
+            // deadline.
+            inner: crate::deadline::DEADLINE.scope(deadline, self.inner.call(request)),
+            sleep: deadline.map(|deadline| Box::pin(tokio::time::sleep_until(deadline))),
             protocol: self.layer.protocol,
         }
     }
@@ -237,7 +242,7 @@ pin_project! {
     /// The future of [`Limits`].
     pub struct LimitsFuture<F> {
         #[pin]
-        inner: F,
+        inner: tokio::task::futures::TaskLocalFuture<Option<tokio::time::Instant>, F>,
         sleep: Option<Pin<Box<tokio::time::Sleep>>>,
         protocol: Protocol,
     }
@@ -271,7 +276,7 @@ where
 
 /// A gRPC caller's deadline, from its `grpc-timeout` header (`<digits><unit>`, the unit
 /// one of `H`, `M`, `S`, `m`, `u`, `n`).
-fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get("grpc-timeout")?.to_str().ok()?;
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 {
@@ -289,9 +294,52 @@ fn grpc_timeout(headers: &HeaderMap) -> Option<Duration> {
     })
 }
 
+/// `timeout` as a `grpc-timeout` header value: in the finest unit whose count fits the
+/// eight digits the spec allows, truncated: it never promises more time than there is.
+pub(crate) fn encode_grpc_timeout(timeout: Duration) -> http::HeaderValue {
+    const MAX: u128 = 99_999_999;
+    let nanos = timeout.as_nanos();
+    let (amount, unit) = [
+        (1, 'n'),
+        (1_000, 'u'),
+        (1_000_000, 'm'),
+        (1_000_000_000, 'S'),
+        (60_000_000_000, 'M'),
+    ]
+    .into_iter()
+    .map(|(per, unit)| (nanos / per, unit))
+    .find(|(amount, _)| *amount <= MAX)
+    .unwrap_or((MAX.min(nanos / 3_600_000_000_000), 'H'));
+    let mut text = itoa::Buffer::new().format(amount).to_owned();
+    text.push(unit);
+    http::HeaderValue::from_str(&text).expect("digits and a letter")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grpc_timeouts_are_written_in_the_finest_unit_that_fits() {
+        for (timeout, expected) in [
+            (Duration::from_nanos(999), "999n"),
+            (Duration::from_millis(50), "50000000n"),
+            (Duration::from_millis(250), "250000u"),
+            (Duration::from_secs(5), "5000000u"),
+            (Duration::from_secs(100), "100000m"),
+            (Duration::from_secs(200_000), "200000S"),
+            (Duration::from_secs(86_400 * 365 * 400), "3504000H"),
+        ] {
+            let written = encode_grpc_timeout(timeout);
+            assert_eq!(written, expected, "{timeout:?}");
+            let mut headers = HeaderMap::new();
+            headers.insert("grpc-timeout", written);
+            let read = grpc_timeout(&headers).expect("readable");
+            assert!(read <= timeout, "{timeout:?}");
+            assert!(timeout - read < Duration::from_secs(3600), "{timeout:?}");
+        }
+        assert_eq!(encode_grpc_timeout(Duration::MAX), "99999999H");
+    }
 
     #[test]
     fn grpc_timeouts_are_read_as_the_spec_writes_them() {

@@ -250,13 +250,20 @@ macro_rules! __or_empty {
 /// svcgen_runtime::clients! {
 ///     /// `[clients.names]`: calls `names.v1.Names`.
 ///     names: NamesClient in proto::names_client = "http://127.0.0.1:50052",
+///         idempotent = ["/names.v1.Names/Get"],
 /// }
 /// ```
+///
+/// Each client names its default endpoint and the gRPC paths of the callee's idempotent
+/// methods (`idempotency_level` `IDEMPOTENT` or `NO_SIDE_EFFECTS` in its proto): a call
+/// of one of those that reached a server is retried on UNAVAILABLE; others only when
+/// they never reached one.
 #[macro_export]
 macro_rules! clients {
     ($(
         $(#[$attr:meta])*
         $name:ident: $client:ident in $($module:ident)::+ = $endpoint:literal,
+            idempotent = [$($idempotent:literal),* $(,)?],
     )*) => {
         /// `[clients]`: one `[clients.<name>]` section per service this one calls.
         #[derive(Debug, Clone, $crate::__private::serde::Serialize, $crate::__private::serde::Deserialize)]
@@ -292,13 +299,17 @@ macro_rules! clients {
             /// Builds every client from `config`.
             ///
             /// # Errors
-            /// An endpoint is not a valid URI, or the HTTP client cannot be built.
+            /// A `[clients.<name>]` value is invalid, or the HTTP client cannot be built.
             pub fn new<S: $crate::Service<ClientsConfig = ClientsConfig>>(
                 config: &$crate::Config<S>,
             ) -> $crate::__private::anyhow::Result<Self> {
                 Ok(Self {
                     $($name: $($module)::+::$client::new(
-                        config.clients.$name.channel(stringify!($name), &config.tracing)?,
+                        config.clients.$name.channel(
+                            stringify!($name),
+                            &config.tracing,
+                            &[$($idempotent),*],
+                        )?,
                     ),)*
                     http: $crate::client::HttpClient::new(&config.tracing)?,
                 })

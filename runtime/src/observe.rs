@@ -291,7 +291,7 @@ fn head_outcome<B>(protocol: Protocol, response: &Response<B>) -> Outcome {
     }
 }
 
-fn grpc_status(headers: &HeaderMap) -> Option<Code> {
+pub(crate) fn grpc_status(headers: &HeaderMap) -> Option<Code> {
     static GRPC_STATUS: HeaderName = HeaderName::from_static("grpc-status");
     // A response has a handful of headers: a scan is cheaper than hashing the name.
     let (_, value) = headers.iter().find(|(name, _)| **name == GRPC_STATUS)?;

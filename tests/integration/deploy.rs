@@ -515,7 +515,7 @@ fn the_kubernetes_manifests_pass_the_kubernetes_schemas() {
     for (example, generated) in rendered_examples() {
         let files = Files::new(&example, &generated);
         let written = files.write_under("deploy/k8s/", &dir.path().join(&example));
-        assert!(written.len() >= 4, "{example}: {written:?}");
+        assert!(written.len() >= 5, "{example}: {written:?}");
         manifests.extend(written);
 
         // The objects refer to one another.
@@ -568,6 +568,8 @@ fn the_kubernetes_manifests_pass_the_kubernetes_schemas() {
                 .is_some_and(|unavailable| unavailable < min_replicas),
             "{example}: a drain leaves a pod serving"
         );
+        let grpc = i64::from(generated.project.grpc_port);
+        headless_service_resolves_to_the_pods_grpc_port(&files, &deployment, grpc);
     }
 
     for version in KUBERNETES_VERSIONS {
@@ -596,6 +598,125 @@ fn the_kubernetes_manifests_pass_the_kubernetes_schemas() {
             );
         }
     }
+}
+
+/// `service-headless.yaml`: a headless Service (no virtual IP: its DNS name resolves to
+/// the pods) of the Deployment's pods, ready ones only, exposing their gRPC port under
+/// the name and number of the ClusterIP Service's — what other services' clients resolve
+/// with `dns:///<name>-headless.<namespace>.svc.cluster.local:<port>`, as the README
+/// says.
+fn headless_service_resolves_to_the_pods_grpc_port(
+    files: &Files<'_>,
+    deployment: &Yaml,
+    grpc: i64,
+) {
+    let example = files.example;
+    let headless = yaml(files.get("deploy/k8s/service-headless.yaml"));
+    let cluster_ip = yaml(files.get("deploy/k8s/service.yaml"));
+    assert_eq!(headless["apiVersion"].as_str(), Some("v1"));
+    assert_eq!(headless["kind"].as_str(), Some("Service"));
+    let name = format!("{example}-headless");
+    assert_eq!(headless["metadata"]["name"].as_str(), Some(name.as_str()));
+    let spec = &headless["spec"];
+    assert_eq!(
+        spec["clusterIP"].as_str(),
+        Some("None"),
+        "{example}: headless"
+    );
+    assert_eq!(
+        spec["publishNotReadyAddresses"].as_bool(),
+        Some(false),
+        "{example}: pods that are not ready are not resolved"
+    );
+    assert!(
+        cluster_ip["spec"]["clusterIP"].is_badvalue() && cluster_ip["spec"]["type"].is_badvalue(),
+        "{example}: service.yaml stays a ClusterIP Service"
+    );
+    assert_eq!(
+        &spec["selector"], &deployment["spec"]["template"]["metadata"]["labels"],
+        "{example}: the Deployment's pods"
+    );
+
+    // One port: the ClusterIP Service's gRPC port, the container's `grpc` port.
+    let exposed = spec["ports"].as_vec().expect("ports");
+    assert_eq!(
+        exposed.len(),
+        1,
+        "{example}: the gRPC port only: {exposed:?}"
+    );
+    let port = &exposed[0];
+    let cluster_ip_grpc = cluster_ip["spec"]["ports"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|port| port["port"].as_i64() == Some(grpc))
+        .unwrap_or_else(|| panic!("{example}: service.yaml exposes no port {grpc}"));
+    for field in ["name", "port", "targetPort", "appProtocol"] {
+        assert_eq!(
+            port[field], cluster_ip_grpc[field],
+            "{example}: the headless Service's {field} is the ClusterIP Service's"
+        );
+    }
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let target = port["targetPort"].as_str().unwrap();
+    assert!(
+        ports(container).contains(&(target.to_owned(), grpc)),
+        "{example}: targetPort {target} is the container's gRPC port {grpc}"
+    );
+
+    // The README tells callers which Service to use, and how.
+    let readme = files.get("README.md");
+    assert!(
+        readme.contains("| `service-headless.yaml` |")
+            && readme.contains("-f deploy/k8s/service-headless.yaml")
+            && readme.contains(&format!(
+                "endpoint = \"dns:///{name}.<namespace>.svc.cluster.local:{grpc}\""
+            )),
+        "{example}: README.md's Kubernetes section"
+    );
+}
+
+/// The committed frontend calls the committed backend: two local replicas in
+/// development, the backend's headless Service in production (its name and gRPC port as
+/// `deploy/k8s/service-headless.yaml` of the backend declares them).
+#[test]
+fn the_frontend_example_calls_the_backends_replicas() {
+    let examples = crate::support::repo().join("examples");
+    let read = |path: &str| {
+        std::fs::read_to_string(examples.join(path))
+            .unwrap_or_else(|error| panic!("{path}: {error}"))
+    };
+    let table = |path: &str| -> toml::Table { toml::from_str(&read(path)).unwrap() };
+    let backend = yaml(&read("backend/deploy/k8s/service-headless.yaml"));
+    let name = backend["metadata"]["name"].as_str().unwrap();
+    let port = backend["spec"]["ports"][0]["port"].as_i64().unwrap();
+
+    let production = table("frontend/config/production.toml");
+    assert_eq!(
+        production["clients"]["backend"]["endpoint"].as_str(),
+        Some(format!("dns:///{name}.default.svc.cluster.local:{port}").as_str()),
+        "frontend/config/production.toml"
+    );
+    let development = table("frontend/config/development.toml");
+    let endpoints: Vec<&str> = development["clients"]["backend"]["endpoints"]
+        .as_array()
+        .expect("frontend/config/development.toml: clients.backend.endpoints")
+        .iter()
+        .map(|endpoint| endpoint.as_str().unwrap())
+        .collect();
+    // The first replica where the backend listens by default, the second beside it.
+    assert_eq!(
+        endpoints,
+        [
+            format!("http://127.0.0.1:{port}"),
+            "http://127.0.0.1:50062".to_owned()
+        ]
+    );
+    let readme = read("frontend/README.md");
+    assert!(
+        readme.contains("APP__SERVER__GRPC_ADDR=127.0.0.1:50062"),
+        "frontend/README.md shows the second replica"
+    );
 }
 
 /// Validates ElastAlert configs and rules (the arguments: pairs of config and rule

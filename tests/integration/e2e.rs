@@ -166,6 +166,36 @@ impl Service {
         }
     }
 
+    /// Reads the JSON log lines written since the last look into `seen`, until `enough`
+    /// holds of them all or `timeout` passed (lines reach the output within 50 ms of
+    /// being logged: `runtime/src/log_writer.rs`).
+    pub fn logs_until(
+        &self,
+        seen: &mut Vec<Value>,
+        timeout: Duration,
+        enough: impl Fn(&[Value]) -> bool,
+    ) {
+        let deadline = std::time::Instant::now() + timeout;
+        while !enough(seen) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => seen.extend(serde_json::from_str(&line).ok()),
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// SIGKILL, as a replica crashes: no shutdown, connections reset. Then the log lines
+    /// it had written, to the end of its output.
+    pub fn kill(mut self) -> Vec<Value> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.lines
+            .iter()
+            .filter_map(|line| serde_json::from_str(&line).ok())
+            .collect()
+    }
+
     /// SIGTERM (which flushes the spans and the last log lines), then every log line up
     /// to the end of its output.
     pub fn stop(mut self) -> Vec<Value> {

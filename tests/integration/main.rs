@@ -5,6 +5,7 @@ mod deploy;
 mod e2e;
 mod formatting;
 mod lifecycle;
+mod replicas;
 mod sequences;
 mod snapshots;
 mod support;

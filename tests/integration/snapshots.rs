@@ -21,6 +21,7 @@ const GREETER: &[&str] = &[
     "deploy/k8s/deployment.yaml",
     "deploy/k8s/hpa.yaml",
     "deploy/k8s/pdb.yaml",
+    "deploy/k8s/service-headless.yaml",
     "deploy/k8s/service.yaml",
     "deploy/logging/elastalert/rules/greeter-errors.yaml",
     "deploy/logging/vector.yaml",

@@ -134,7 +134,7 @@ fn assert_zipkin_v2(span: &Value, from: u64, to: u64) {
     }
 }
 
-fn build(project: &Path) {
+pub fn build(project: &Path) {
     succeeds(&mut cargo(project, &["build", "--bins"]));
 }
 
@@ -154,9 +154,10 @@ fn run_pair(
 ) -> (Service, Service) {
     let backend_service = Service::start(backend, "backend", &tracing_env(collector, ratio));
     let mut env = tracing_env(collector, ratio);
+    // The one backend, in place of the two local replicas of config/development.toml.
     env.push((
-        "APP__CLIENTS__BACKEND__ENDPOINT",
-        format!("http://{}", backend_service.grpc_addr),
+        "APP__CLIENTS__BACKEND__ENDPOINTS",
+        format!("[http://{}]", backend_service.grpc_addr),
     ));
     let frontend_service = Service::start(frontend, "frontend", &env);
     (backend_service, frontend_service)
@@ -311,7 +312,7 @@ fn nothing_is_exported_at_sample_ratio_zero() {
 }
 
 /// Copies the backend and frontend examples into a temporary directory.
-fn copy_examples() -> (tempfile::TempDir, [PathBuf; 2]) {
+pub fn copy_examples() -> (tempfile::TempDir, [PathBuf; 2]) {
     let dir = tempfile::tempdir().unwrap();
     let backend = copy_example("backend", dir.path());
     let frontend = copy_example("frontend", dir.path());

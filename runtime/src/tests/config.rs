@@ -342,6 +342,145 @@ fn the_clients_and_app_sections_are_the_services_own() {
 }
 
 #[test]
+fn a_clients_replicas_are_one_endpoint_a_list_or_a_dns_name() {
+    jail(|jail| {
+        jail.create_dir("config")?;
+        // The list replaces the built-in `endpoint`; the other keys keep their defaults.
+        jail.create_file(
+            "config/default.toml",
+            "[clients.users]\nendpoints = [\"http://10.0.0.1:50051\", \
+             \"http://10.0.0.2:50051\"]\nmax_attempts = 1\n\n\
+             [clients.billing]\nendpoint = \"dns:///billing-headless:50051\"\n\
+             resolve_interval_ms = 1000\n",
+        )?;
+        let config = load(None);
+        assert_eq!(
+            config.clients.users.endpoints,
+            ["http://10.0.0.1:50051", "http://10.0.0.2:50051"]
+        );
+        assert_eq!(config.clients.users.max_attempts, 1);
+        assert_eq!(config.clients.users.retry_budget, 0.2);
+        assert_eq!(config.clients.users.eject_after_failures, 5);
+        assert_eq!(
+            config.clients.billing.endpoint,
+            "dns:///billing-headless:50051"
+        );
+        assert_eq!(config.clients.billing.resolve_interval_ms, 1000);
+        assert_eq!(config.clients.billing.breaker_k, 1.5);
+
+        // A list from the environment.
+        jail.set_env(
+            "APP__CLIENTS__BILLING__ENDPOINTS",
+            "[http://127.0.0.1:50052, http://127.0.0.1:50062]",
+        );
+        jail.create_file("config/default.toml", "")?;
+        let config = load(None);
+        assert_eq!(
+            config.clients.billing.endpoints,
+            ["http://127.0.0.1:50052", "http://127.0.0.1:50062"]
+        );
+        Ok(())
+    });
+}
+
+#[test]
+fn a_client_with_both_an_endpoint_and_endpoints_or_a_bad_value_is_refused() {
+    jail(|jail| {
+        jail.create_dir("config")?;
+        jail.create_file(
+            "config/default.toml",
+            "[clients.users]\nendpoint = \"http://users:50051\"\n\
+             endpoints = [\"http://10.0.0.1:50051\"]\n",
+        )?;
+        assert_eq!(
+            load_error(None),
+            format!(
+                "{}:2:1: `clients.users.endpoint` = \"http://users:50051\": \
+                 `clients.users.endpoints` is set too: give one of them",
+                file("default.toml")
+            )
+        );
+        for (toml, expected) in [
+            (
+                "endpoint = \"dns://8.8.8.8/users:50051\"",
+                "`clients.users.endpoint` = \"dns://8.8.8.8/users:50051\": a DNS server of \
+                 its own (dns://server/...) is not supported: must be dns:///host:port (an \
+                 empty authority, an explicit port)",
+            ),
+            (
+                "endpoint = \"users:50051\"",
+                "`clients.users.endpoint` = \"users:50051\": must be an http:// or https:// \
+                 URL with a host (or, in `endpoint`, dns:///host:port)",
+            ),
+            (
+                "endpoints = [\"http://a:1\", \"dns:///b:2\"]",
+                "`clients.users.endpoints` = [\"http://a:1\",\"dns:///b:2\"]: \"dns:///b:2\": \
+                 a `dns:///` name goes in `endpoint`, alone",
+            ),
+            (
+                "max_attempts = 0",
+                "`clients.users.max_attempts` = 0: must be at least 1 (1: no retries)",
+            ),
+            (
+                "breaker_k = 0.5",
+                "`clients.users.breaker_k` = 0.5: must be 0 (off) or at least 1",
+            ),
+            (
+                "retry_budget = 2.0",
+                "`clients.users.retry_budget` = 2.0: must be between 0.0 and 1.0",
+            ),
+        ] {
+            jail.create_file("config/default.toml", &format!("[clients.users]\n{toml}\n"))?;
+            assert_eq!(
+                load_error(None),
+                format!("{}:2:1: {expected}", file("default.toml")),
+                "{toml}"
+            );
+        }
+        // A later layer's list replaces an earlier layer's `endpoint`; an `endpoint` over
+        // an earlier list is refused, unless the list is cleared beside it.
+        jail.create_file(
+            "config/default.toml",
+            "[clients.users]\nendpoint = \"http://users:50051\"\n",
+        )?;
+        jail.create_file(
+            "config/development.toml",
+            "[clients.users]\nendpoints = [\"http://10.0.0.1:50051\"]\n",
+        )?;
+        assert_eq!(
+            load(Some("development")).clients.users.endpoints,
+            ["http://10.0.0.1:50051"]
+        );
+        jail.set_env("APP__CLIENTS__USERS__ENDPOINT", "http://users:50052");
+        assert_eq!(
+            load_error(Some("development")),
+            format!(
+                "APP__CLIENTS__USERS__ENDPOINT: `clients.users.endpoint` = \
+                 \"http://users:50052\": `clients.users.endpoints`, set by {}:2:1, would \
+                 replace it: set `endpoints = []` beside it",
+                file("development.toml")
+            )
+        );
+        jail.set_env("APP__CLIENTS__USERS__ENDPOINTS", "[]");
+        let config = load(Some("development"));
+        assert_eq!(config.clients.users.endpoint, "http://users:50052");
+        assert!(config.clients.users.endpoints.is_empty());
+        jail.clear_env();
+        std::fs::remove_file("config/development.toml").expect("removed");
+
+        // From the environment: named by its variable.
+        jail.create_file("config/default.toml", "")?;
+        jail.set_env("APP__CLIENTS__BILLING__ENDPOINT", "dns:///billing");
+        assert_eq!(
+            load_error(None),
+            "APP__CLIENTS__BILLING__ENDPOINT: `clients.billing.endpoint` = \"dns:///billing\": \
+             must be dns:///host:port (an empty authority, an explicit port)"
+        );
+        Ok(())
+    });
+}
+
+#[test]
 fn a_sample_ratio_outside_zero_to_one_and_an_empty_log_level_are_refused() {
     jail(|jail| {
         jail.set_env("APP__TRACING__SAMPLE_RATIO", "1.5");

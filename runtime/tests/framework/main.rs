@@ -3,6 +3,7 @@
 //! on the runtime's public API) and checks one area of the framework against it.
 
 mod auth;
+mod clients;
 mod codegen;
 mod grpc;
 mod limits;

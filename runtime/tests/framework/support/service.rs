@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -30,6 +32,7 @@ pub struct Echo {
     downstream: TracedChannel,
     http: HttpClient,
     downstream_url: String,
+    delay: Duration,
 }
 
 /// `[app]`.
@@ -38,6 +41,10 @@ pub struct Echo {
 pub struct AppConfig {
     /// The URL `GET /call/http` calls.
     pub downstream_url: String,
+    /// How long every `Unary` call takes at least: a slow replica.
+    pub delay_ms: u64,
+    /// Whether `[clients.downstream]` takes `echo.v1.Echo/Unary` for idempotent.
+    pub downstream_idempotent: bool,
 }
 
 /// `[clients]`.
@@ -61,6 +68,12 @@ impl Default for Clients {
 pub const ECHO: &str = "echo.v1.Echo";
 /// Its unary RPC.
 pub const UNARY: &str = "echo.v1.Echo/Unary";
+/// The idempotent methods of `echo.v1.Echo` as `clients!` lists them, for the tests
+/// that take `Unary` for one.
+pub const IDEMPOTENT: &[&str] = &["/echo.v1.Echo/Unary"];
+/// The metadata key of an `EchoReply` that names the address of the replica that
+/// answered (its gRPC server's).
+pub const SERVED_BY: &str = "x-served-by";
 
 /// The service of the REST tests.
 pub const REST: &str = "echo.v1.Rest";
@@ -143,12 +156,18 @@ impl Service for Echo {
 
     async fn init(config: &Config<Self>) -> anyhow::Result<Self> {
         Ok(Self {
-            downstream: config
-                .clients
-                .downstream
-                .channel("downstream", &config.tracing)?,
+            downstream: config.clients.downstream.channel(
+                "downstream",
+                &config.tracing,
+                if config.app.downstream_idempotent {
+                    IDEMPOTENT
+                } else {
+                    &[]
+                },
+            )?,
             http: HttpClient::new(&config.tracing)?,
             downstream_url: config.app.downstream_url.clone(),
+            delay: Duration::from_millis(config.app.delay_ms),
         })
     }
 
@@ -218,8 +237,22 @@ fn ascii_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
 #[tonic::async_trait]
 impl super::pb::echo_server::Echo for Echo {
     async fn unary(&self, request: Request<EchoRequest>) -> Result<Response<EchoReply>, Status> {
-        let metadata = ascii_headers(&request.metadata().clone().into_headers());
+        let served_by = request.local_addr();
+        let mut metadata = ascii_headers(&request.metadata().clone().into_headers());
+        if let Some(address) = served_by {
+            metadata.insert(SERVED_BY.to_owned(), address.to_string());
+        }
         let request = request.into_inner();
+        count(&ARRIVED, request.message.clone());
+        if let Some(address) = served_by {
+            count(&ARRIVED_AT, address);
+        }
+        // What the tests of the clients ask for: a call to the downstream service, a
+        // slow replica.
+        if let Some(message) = request.message.strip_prefix("call ") {
+            return self.call_downstream(message, request.code).await;
+        }
+        tokio::time::sleep(self.delay).await;
         // What the tests of the limits ask for: a slow handler, one that panics.
         slow_or_panicking(&request.message).await;
         // A span of the handler's own, and a line logged inside it.
@@ -241,6 +274,9 @@ impl super::pb::echo_server::Echo for Echo {
         &self,
         request: Request<EchoRequest>,
     ) -> Result<Response<Self::ServerStreamStream>, Status> {
+        if let Some(address) = request.local_addr() {
+            count(&ARRIVED_AT, address);
+        }
         let request = request.into_inner();
         // The stream's code runs as the replies are sent, after the handler returned.
         let replies = tokio_stream::iter(0..request.repeat).map(move |index| {
@@ -276,6 +312,53 @@ impl super::pb::echo_server::Echo for Echo {
             .map(|request| request.map(|request| reply(request.message, BTreeMap::new())));
         Ok(Response::new(Box::pin(replies)))
     }
+}
+
+impl Echo {
+    /// `Unary` of `call <message>`: `Unary` of `message` (with the same `code`) on the
+    /// downstream service, through `[clients.downstream]`; its answer.
+    async fn call_downstream(
+        &self,
+        message: &str,
+        code: i32,
+    ) -> Result<Response<EchoReply>, Status> {
+        EchoClient::new(self.downstream.clone())
+            .unary(EchoRequest {
+                message: message.to_owned(),
+                code,
+                repeat: 0,
+            })
+            .await
+    }
+}
+
+/// `Unary` calls that arrived (attempts, then), by message: each test its own messages.
+pub static ARRIVED: std::sync::Mutex<BTreeMap<String, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// `Unary` and `ServerStream` calls that arrived, by the address of the replica (its
+/// gRPC server's).
+pub static ARRIVED_AT: std::sync::Mutex<BTreeMap<SocketAddr, usize>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// How many `Unary` calls of `message` arrived.
+pub fn arrived(message: &str) -> usize {
+    lock(&ARRIVED).get(message).copied().unwrap_or(0)
+}
+
+/// How many `Unary` and `ServerStream` calls arrived at the replica `address`.
+pub fn arrived_at(address: SocketAddr) -> usize {
+    lock(&ARRIVED_AT).get(&address).copied().unwrap_or(0)
+}
+
+fn lock<T>(counts: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    counts
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn count<K: Ord>(counts: &std::sync::Mutex<BTreeMap<K, usize>>, key: K) {
+    *lock(counts).entry(key).or_default() += 1;
 }
 
 /// `GET /stream`: a body whose code runs (and logs) as it is sent.
@@ -462,14 +545,16 @@ pub fn slept(ms: u64) -> usize {
     slept.get(&ms).copied().unwrap_or(0)
 }
 
-/// `sleep <ms>`: sleeps that long (counted in [`SLEEPING`] meanwhile and in [`SLEPT`]
-/// once done); `panic`: panics.
+/// `sleep <ms>` (and maybe more words): sleeps that long (counted in [`SLEEPING`]
+/// meanwhile and in [`SLEPT`] once done); `panic`: panics.
 async fn slow_or_panicking(what: &str) {
     if what == "panic" {
         panic!("asked to panic");
     }
+    // `sleep <ms> <anything>`: the words after the length tell calls apart.
     if let Some(ms) = what
         .strip_prefix("sleep ")
+        .and_then(|rest| rest.split(' ').next())
         .and_then(|ms| ms.parse::<u64>().ok())
     {
         let count = |counts: &std::sync::Mutex<BTreeMap<u64, usize>>, change: fn(&mut usize)| {
