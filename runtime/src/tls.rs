@@ -49,7 +49,12 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 #[must_use]
 pub fn provider() -> Arc<CryptoProvider> {
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    Arc::clone(PROVIDER.get_or_init(|| Arc::new(rustls::crypto::ring::default_provider())))
+    // rustls 0.23.48 deprecates ring's provider for its lack of post-quantum key
+    // exchange, which only aws-lc-rs has; aws-lc-rs needs cmake and a C toolchain to
+    // build, which a fresh machine may not have. The call is the same before and after.
+    #[allow(deprecated)]
+    let ring = rustls::crypto::ring::default_provider;
+    Arc::clone(PROVIDER.get_or_init(|| Arc::new(ring())))
 }
 
 /// Installs ring as the process's default rustls provider, unless one is installed:
@@ -58,7 +63,7 @@ pub fn provider() -> Arc<CryptoProvider> {
 pub fn install_default_provider() {
     if CryptoProvider::get_default().is_none() {
         // Lost a race with another thread installing one: that one is as good.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let _ = CryptoProvider::clone(&provider()).install_default();
     }
 }
 
