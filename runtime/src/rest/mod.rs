@@ -296,8 +296,10 @@ impl<S: Send + Sync + 'static> Routes<S> {
         match &*route.invoker {
             Invoker::Unary(invoke) => {
                 let response = invoke(state, request).await.map_err(Problem::grpc)?;
-                let json = response_json(route, response.get_ref())?;
-                Ok(json_response(StatusCode::OK, json))
+                Ok(json_bytes_response(
+                    StatusCode::OK,
+                    response_json(route, response.into_inner())?,
+                ))
             }
             Invoker::ServerStreaming(invoke) => {
                 let stream = invoke(state, request).await.map_err(Problem::grpc)?;
@@ -525,10 +527,19 @@ fn field_at(message: &MessageDescriptor, path: &[String]) -> Result<FieldDescrip
     found.ok_or_else(|| "an empty field path".to_owned())
 }
 
-/// The JSON answer of a response: the whole message, or its `response_body` field.
-fn response_json<S>(route: &Route<S>, encoded: &Bytes) -> Result<Value, Problem> {
-    answer_json(&route.output, route.rule.response_body, encoded.clone())
-        .map_err(|error| Problem::internal(&format!("the handler's response: {error}")))
+/// The JSON answer of a response, written: the whole message (serialized straight from
+/// the decoded message, without a `Value` between), or its `response_body` field.
+fn response_json<S>(route: &Route<S>, encoded: Bytes) -> Result<Vec<u8>, Problem> {
+    let response_body = route.rule.response_body;
+    let json = if response_body.is_empty() {
+        DynamicMessage::decode(route.output.clone(), encoded)
+            .map_err(|error| error.to_string())
+            .and_then(|message| serde_json::to_vec(&message).map_err(|error| error.to_string()))
+    } else {
+        answer_json(&route.output, response_body, encoded)
+            .and_then(|json| serde_json::to_vec(&json).map_err(|error| error.to_string()))
+    };
+    json.map_err(|error| Problem::internal(&format!("the handler's response: {error}")))
 }
 
 /// The JSON of an encoded `output`: the whole message, or its field `response_body`
@@ -557,8 +568,8 @@ fn answer_json(
     })
 }
 
-fn json_response(status: StatusCode, json: Value) -> Response {
-    let mut response = Response::new(Body::from(json.to_string()));
+fn json_bytes_response(status: StatusCode, json: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(json));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
