@@ -388,11 +388,11 @@ fn build_client(
         .iter()
         .map(|service| ident::qualify(file.package(), service.name()))
         .collect();
-    let service = match &client.service {
+    let index = match &client.service {
         Some(wanted) => services
             .iter()
-            .find(|name| *name == wanted.trim_start_matches('.')),
-        None if services.len() == 1 => services.first(),
+            .position(|name| name == wanted.trim_start_matches('.')),
+        None if services.len() == 1 => Some(0),
         None => None,
     }
     .ok_or_else(|| Error::Unsupported {
@@ -408,8 +408,9 @@ fn build_client(
         ),
         help: "set `service` in the [[clients]] entry to one of the proto's services".to_owned(),
     })?;
+    let service = &services[index];
     let simple = service.rsplit('.').next().unwrap_or(service);
-    let idempotent = idempotent_methods(file, service);
+    let idempotent = idempotent_methods(service, &file.service[index]);
     let trait_name = ident::to_upper_camel(simple);
     let module = std::iter::once("crate::proto".to_owned())
         .chain(ident::package_modules(file.package()))
@@ -425,15 +426,17 @@ fn build_client(
     })
 }
 
-/// The gRPC paths of the methods of `service` (fully qualified) declared in `file` with
-/// `option idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`, in proto order.
-fn idempotent_methods(file: &FileDescriptorProto, service: &str) -> Vec<String> {
+/// The gRPC paths of the methods of `declared`, the service `service` (fully qualified),
+/// with `option idempotency_level = IDEMPOTENT` or `NO_SIDE_EFFECTS`, in proto order.
+fn idempotent_methods(
+    service: &str,
+    declared: &prost_types::ServiceDescriptorProto,
+) -> Vec<String> {
     use prost_types::method_options::IdempotencyLevel;
 
-    file.service
+    declared
+        .method
         .iter()
-        .filter(|declared| ident::qualify(file.package(), declared.name()) == service)
-        .flat_map(|declared| &declared.method)
         .filter(|method| {
             method.options.as_ref().is_some_and(|options| {
                 matches!(

@@ -190,10 +190,7 @@ impl Service {
     pub fn kill(mut self) -> Vec<Value> {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
-        self.lines
-            .iter()
-            .filter_map(|line| serde_json::from_str(&line).ok())
-            .collect()
+        self.rest_of_the_logs()
     }
 
     /// SIGTERM (which flushes the spans and the last log lines), then every log line up
@@ -201,7 +198,12 @@ impl Service {
     pub fn stop(mut self) -> Vec<Value> {
         succeeds(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
         assert!(self.child.wait().unwrap().success());
-        // The reader thread ends at the end of the output: the process has exited.
+        self.rest_of_the_logs()
+    }
+
+    /// The JSON log lines not read yet, to the end of the output of the process, which
+    /// has exited (the reader thread ends with the output).
+    fn rest_of_the_logs(&self) -> Vec<Value> {
         self.lines
             .iter()
             .filter_map(|line| serde_json::from_str(&line).ok())

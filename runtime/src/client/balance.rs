@@ -324,10 +324,7 @@ async fn resolve_again_and_again(resolution: Resolution) {
                     let key = address.to_string();
                     let host = address.ip().to_string();
                     let replica = Replica::new(&key, &host, Some(address.port()), channel, &pool);
-                    if sender
-                        .send(Change::Insert(address.to_string(), replica))
-                        .is_err()
-                    {
+                    if sender.send(Change::Insert(key, replica)).is_err() {
                         return;
                     }
                 }

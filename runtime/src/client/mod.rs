@@ -138,7 +138,13 @@ impl ClientConfig {
     /// # Errors
     /// The first key whose value is wrong.
     pub fn check(&self) -> Result<(), InvalidClient> {
-        self.targets()?;
+        self.checked().map(drop)
+    }
+
+    /// Checks every value; the replicas' targets when they are valid.
+    fn checked(&self) -> Result<balance::Targets, InvalidClient> {
+        let targets = balance::Targets::of(&self.endpoint, &self.endpoints)
+            .map_err(|(key, problem)| InvalidClient { key, problem })?;
         let invalid = |key, problem: &str| {
             Err(InvalidClient {
                 key,
@@ -157,12 +163,7 @@ impl ClientConfig {
         if self.resolve_interval_ms == 0 {
             return invalid("resolve_interval_ms", "must be at least 1");
         }
-        Ok(())
-    }
-
-    fn targets(&self) -> Result<balance::Targets, InvalidClient> {
-        balance::Targets::of(&self.endpoint, &self.endpoints)
-            .map_err(|(key, problem)| InvalidClient { key, problem })
+        Ok(targets)
     }
 
     /// A traced channel to the service, which connects on its first call, for the
@@ -196,16 +197,13 @@ impl ClientConfig {
         idempotent: &'static [&'static str],
         resolver: Arc<dyn Resolve>,
     ) -> anyhow::Result<TracedChannel> {
-        self.check().map_err(|invalid| {
+        let targets = self.checked().map_err(|invalid| {
             anyhow::anyhow!(
                 "invalid [clients.{name}] {}: {}",
                 invalid.key,
                 invalid.problem
             )
         })?;
-        let targets = self
-            .targets()
-            .map_err(|invalid| anyhow::anyhow!("{}", invalid.problem))?;
         let tls = match &targets {
             balance::Targets::Fixed(urls) if urls.iter().any(|url| url.starts_with("https://")) => {
                 Some(
