@@ -26,6 +26,7 @@ use axum::response::{IntoResponse as _, Response};
 use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, header};
 use prost::Message as _;
+use prost::encoding::{self, WireType};
 use prost_reflect::{
     DescriptorPool, DeserializeOptions, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor,
     SerializeOptions,
@@ -142,6 +143,8 @@ struct Route<S> {
     rule: HttpRule,
     method: Method,
     template: Template,
+    /// The fields the template's variables bind, in order (see [`field_at`]).
+    bound: Vec<Vec<FieldDescriptor>>,
     input: MessageDescriptor,
     output: MessageDescriptor,
     invoker: Arc<Invoker<S>>,
@@ -185,10 +188,20 @@ impl<S: Send + Sync + 'static> Routes<S> {
                     invoker
                 }
             };
+            let template = Template::parse(rule.path)?;
+            let bound = template
+                .variables()
+                .iter()
+                .map(|variable| field_at(&descriptor.input(), &variable.field))
+                .collect::<Result<_, _>>()
+                .map_err(|error| {
+                    anyhow::anyhow!("HTTP rule {} {}: {error}", rule.method, rule.path)
+                })?;
             routes.push(Route {
                 rule: *rule,
                 method: Method::from_bytes(rule.method.as_bytes())?,
-                template: Template::parse(rule.path)?,
+                template,
+                bound,
                 input: descriptor.input(),
                 output: descriptor.output(),
                 invoker,
@@ -238,12 +251,12 @@ impl<S: Send + Sync + 'static> Routes<S> {
 
     /// Answers `request` with the route it matches (404 when none does).
     pub(crate) async fn serve(&self, state: Arc<S>, request: http::Request<Body>) -> Response {
-        let path = request.uri().path().to_owned();
-        let Some((route, bound)) = self.find(request.method(), &path) else {
+        let Some((route, bound)) = self.find(request.method(), request.uri().path()) else {
+            let path = request.uri().path();
             let other_method = self
                 .routes
                 .iter()
-                .any(|route| route.template.matches(&path).is_some());
+                .any(|route| route.template.matches(path).is_some());
             let status = if other_method {
                 StatusCode::METHOD_NOT_ALLOWED
             } else {
@@ -291,7 +304,7 @@ impl<S: Send + Sync + 'static> Routes<S> {
         let request = tonic::Request::from_parts(
             metadata,
             std::mem::take(&mut parts.extensions),
-            Bytes::from(message.encode_to_vec()),
+            Bytes::from(message),
         );
         match &*route.invoker {
             Invoker::Unary(invoke) => {
@@ -314,159 +327,189 @@ impl<S: Send + Sync + 'static> Routes<S> {
     }
 }
 
-/// The JSON object of the request's fields: the body, then the path's variables, then
-/// (for the fields neither binds) the query string, decoded into the request message.
+/// The request message, encoded: the body (decoded by the proto3 JSON mapping), then the
+/// path's variables, then (for the fields neither binds) the query string. Each variable
+/// and parameter is appended as its field, so protobuf's merge gives the later the last
+/// word on a field, and fills nested messages field by field (`{a.b}`, `?a.c=`).
 fn request_message<S>(
     route: &Route<S>,
     parts: &http::request::Parts,
     body: &[u8],
     bound: &[String],
-) -> Result<DynamicMessage, Problem> {
-    let mut fields = Map::new();
+) -> Result<Vec<u8>, Problem> {
+    let mut encoded = Vec::new();
     let body_field = route.rule.body;
     if !body_field.is_empty() && !body.is_empty() {
         let value: Value = serde_json::from_slice(body)
             .map_err(|error| Problem::invalid(&format!("the body is not valid JSON: {error}")))?;
-        if body_field == "*" {
+        let fields = if body_field == "*" {
             match value {
-                Value::Object(object) => fields = object,
+                Value::Object(object) => object,
                 _ => return Err(Problem::invalid("the body must be a JSON object")),
             }
         } else {
-            fields.insert(body_field.to_owned(), value);
-        }
+            Map::from_iter([(body_field.to_owned(), value)])
+        };
+        let mut options = DeserializeOptions::new();
+        options = options.deny_unknown_fields(true);
+        let mut track = serde_path_to_error::Track::new();
+        let deserializer =
+            serde_path_to_error::Deserializer::new(Value::Object(fields), &mut track);
+        let message =
+            DynamicMessage::deserialize_with_options(route.input.clone(), deserializer, &options)
+                .map_err(|error| {
+                let path = track.path().to_string();
+                if path.is_empty() || path == "." {
+                    Problem::invalid(&error.to_string())
+                } else {
+                    Problem::invalid(&format!("`{path}`: {error}"))
+                }
+            })?;
+        message
+            .encode(&mut encoded)
+            .map_err(|error| Problem::internal(&error.to_string()))?;
     }
-    for (variable, text) in route.template.variables().iter().zip(bound) {
-        let path = variable.field.join(".");
-        let value = scalar(&route.input, &variable.field, text)
-            .map_err(|problem| Problem::invalid(&format!("path parameter `{path}`: {problem}")))?;
-        insert(&mut fields, &variable.field, value, false);
+    for ((variable, chain), text) in route
+        .template
+        .variables()
+        .iter()
+        .zip(&route.bound)
+        .zip(bound)
+    {
+        encode_text(chain, text, &mut encoded).map_err(|problem| {
+            let path = variable.field.join(".");
+            Problem::invalid(&format!("path parameter `{path}`: {problem}"))
+        })?;
     }
     if body_field != "*"
         && let Some(query) = parts.uri.query()
     {
+        // The fields set once (by their numbers from the request message down): a second
+        // value for one that is not repeated is refused, not silently the last one.
+        let mut set: Vec<Vec<u32>> = Vec::new();
         for (key, text) in form_urlencoded::parse(query.as_bytes()) {
-            let path: Vec<String> = key.split('.').map(str::to_owned).collect();
-            if route.template.variables().iter().any(|v| v.field == path)
-                || path.first().is_some_and(|first| *first == body_field)
-            {
-                continue; // bound by the path or the body
-            }
             let invalid =
                 |problem: &str| Problem::invalid(&format!("query parameter `{key}`: {problem}"));
-            let value = scalar(&route.input, &path, &text).map_err(|problem| invalid(&problem))?;
-            let list = field_at(&route.input, &path).is_ok_and(|field| field.is_list());
-            if insert(&mut fields, &path, value, list) && !list {
-                return Err(invalid(
-                    "more than one value for a field that is not repeated",
-                ));
+            let path: Vec<&str> = key.split('.').collect();
+            let chain = field_at(&route.input, &path).map_err(|problem| invalid(&problem))?;
+            if chain[0].name() == body_field || route.bound.contains(&chain) {
+                continue; // bound by the body or the path
             }
+            if !chain[chain.len() - 1].is_list() {
+                let numbers: Vec<u32> = chain.iter().map(FieldDescriptor::number).collect();
+                if set.contains(&numbers) {
+                    return Err(invalid(
+                        "more than one value for a field that is not repeated",
+                    ));
+                }
+                set.push(numbers);
+            }
+            encode_text(&chain, &text, &mut encoded).map_err(|problem| invalid(&problem))?;
         }
     }
-    let mut options = DeserializeOptions::new();
-    options = options.deny_unknown_fields(true);
-    let mut track = serde_path_to_error::Track::new();
-    let deserializer = serde_path_to_error::Deserializer::new(Value::Object(fields), &mut track);
-    DynamicMessage::deserialize_with_options(route.input.clone(), deserializer, &options).map_err(
-        |error| {
-            let path = track.path().to_string();
-            if path.is_empty() || path == "." {
-                Problem::invalid(&error.to_string())
-            } else {
-                Problem::invalid(&format!("`{path}`: {error}"))
-            }
-        },
-    )
+    Ok(encoded)
 }
 
-/// Sets `value` at the field path `path` of `fields` (appends it to the list there when
-/// `list`); whether `path` held a value already.
-fn insert(fields: &mut Map<String, Value>, path: &[String], value: Value, list: bool) -> bool {
-    let Some((last, parents)) = path.split_last() else {
-        return false;
+/// Appends `text` to `encoded` as the field at the end of `chain` (an element of it, for
+/// a repeated field), held by the message fields before it: `?a.b=1` is field `a`
+/// holding field `b`.
+fn encode_text(chain: &[FieldDescriptor], text: &str, encoded: &mut Vec<u8>) -> Result<(), String> {
+    let Some((field, parents)) = chain.split_last() else {
+        return Err("an empty field path".to_owned());
     };
-    let mut object = fields;
-    for parent in parents {
-        let entry = object
-            .entry(parent.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !entry.is_object() {
-            *entry = Value::Object(Map::new());
-        }
-        let Value::Object(inner) = entry else {
-            return false;
-        };
-        object = inner;
+    if parents.is_empty() {
+        return encode_scalar(field, text, encoded);
     }
-    if list && let Some(Value::Array(values)) = object.get_mut(last) {
-        values.push(value);
-        return true;
+    let mut inner = Vec::new();
+    encode_scalar(field, text, &mut inner)?;
+    for parent in parents.iter().rev() {
+        let mut outer = Vec::with_capacity(inner.len() + 8);
+        length_delimited(parent.number(), &inner, &mut outer);
+        inner = outer;
     }
-    let value = if list {
-        Value::Array(vec![value])
-    } else {
-        value
-    };
-    object.insert(last.clone(), value).is_some()
+    encoded.extend_from_slice(&inner);
+    Ok(())
 }
 
-/// The JSON value of `text` for the scalar field at `path` of `message`, as the proto3
-/// JSON mapping writes it (a repeated field's element for a repeated one).
-fn scalar(message: &MessageDescriptor, path: &[String], text: &str) -> Result<Value, String> {
-    let field = field_at(message, path)?;
+/// Appends field `number`, length-delimited, holding `bytes`.
+fn length_delimited(number: u32, bytes: &[u8], encoded: &mut Vec<u8>) {
+    encoding::encode_key(number, WireType::LengthDelimited, encoded);
+    encoding::encode_varint(bytes.len() as u64, encoded);
+    encoded.extend_from_slice(bytes);
+}
+
+/// Appends `text` as the scalar `field`: a bool, number or enum (by name, or by number)
+/// as the URL writes it; bytes (base64) and the well-known types written as strings by
+/// the proto3 JSON mapping (prost-reflect's).
+fn encode_scalar(field: &FieldDescriptor, text: &str, encoded: &mut Vec<u8>) -> Result<(), String> {
+    fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, String> {
+        text.parse().map_err(|_| format!("`{text}` is not {what}"))
+    }
     if field.is_map() {
         return Err("a map field cannot be set from the URL".to_owned());
     }
-    Ok(match field.kind() {
-        Kind::Bool => match text {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
-            _ => return Err(format!("`{text}` is not a bool (true or false)")),
-        },
-        Kind::Double | Kind::Float => {
-            let number: f64 = text
-                .parse()
-                .map_err(|_| format!("`{text}` is not a number"))?;
-            serde_json::Number::from_f64(number)
-                .map_or_else(|| Value::String(text.to_owned()), Value::Number)
+    let number = field.number();
+    match field.kind() {
+        Kind::Bool => {
+            let value = match text {
+                "true" => true,
+                "false" => false,
+                _ => return Err(format!("`{text}` is not a bool (true or false)")),
+            };
+            encoding::bool::encode(number, &value, encoded);
         }
-        Kind::Int32
-        | Kind::Sint32
-        | Kind::Sfixed32
-        | Kind::Int64
-        | Kind::Sint64
-        | Kind::Sfixed64 => {
-            let number: i64 = text
-                .parse()
-                .map_err(|_| format!("`{text}` is not an integer"))?;
-            Value::String(number.to_string())
-        }
-        Kind::Uint32 | Kind::Fixed32 | Kind::Uint64 | Kind::Fixed64 => {
-            let number: u64 = text
-                .parse()
-                .map_err(|_| format!("`{text}` is not an unsigned integer"))?;
-            Value::String(number.to_string())
-        }
+        Kind::Double => encoding::double::encode(number, &parse(text, "a number")?, encoded),
+        Kind::Float => encoding::float::encode(number, &parse(text, "a number")?, encoded),
+        Kind::Int32 => encoding::int32::encode(number, &parse(text, INT32)?, encoded),
+        Kind::Sint32 => encoding::sint32::encode(number, &parse(text, INT32)?, encoded),
+        Kind::Sfixed32 => encoding::sfixed32::encode(number, &parse(text, INT32)?, encoded),
+        Kind::Int64 => encoding::int64::encode(number, &parse(text, INT64)?, encoded),
+        Kind::Sint64 => encoding::sint64::encode(number, &parse(text, INT64)?, encoded),
+        Kind::Sfixed64 => encoding::sfixed64::encode(number, &parse(text, INT64)?, encoded),
+        Kind::Uint32 => encoding::uint32::encode(number, &parse(text, UINT32)?, encoded),
+        Kind::Fixed32 => encoding::fixed32::encode(number, &parse(text, UINT32)?, encoded),
+        Kind::Uint64 => encoding::uint64::encode(number, &parse(text, UINT64)?, encoded),
+        Kind::Fixed64 => encoding::fixed64::encode(number, &parse(text, UINT64)?, encoded),
+        Kind::String => length_delimited(number, text.as_bytes(), encoded),
         Kind::Enum(values) => {
-            if values.get_value_by_name(text).is_some() {
-                Value::String(text.to_owned())
-            } else if let Some(value) = text.parse::<i32>().ok().and_then(|n| values.get_value(n)) {
-                Value::String(value.name().to_owned())
-            } else {
-                let names: Vec<String> = values
-                    .values()
-                    .map(|value| value.name().to_owned())
-                    .collect();
-                return Err(format!("`{text}` is not one of {}", names.join(", ")));
-            }
+            let value = values
+                .get_value_by_name(text)
+                .or_else(|| text.parse().ok().and_then(|n| values.get_value(n)))
+                .ok_or_else(|| {
+                    let names: Vec<String> = values
+                        .values()
+                        .map(|value| value.name().to_owned())
+                        .collect();
+                    format!("`{text}` is not one of {}", names.join(", "))
+                })?;
+            encoding::int32::encode(number, &value.number(), encoded);
         }
         Kind::Message(message) if !is_scalar_wkt(message.full_name()) => {
             return Err("a message field cannot be set from the URL (set its fields)".to_owned());
         }
-        // Strings, bytes (base64) and the well-known types written as strings.
-        _ => Value::String(text.to_owned()),
-    })
+        // Bytes and the well-known types written as strings: decoded as the proto3 JSON
+        // mapping reads their string, in a message of the field's own.
+        Kind::Bytes | Kind::Message(_) => {
+            let value = Value::String(text.to_owned());
+            let value = if field.is_list() {
+                Value::Array(vec![value])
+            } else {
+                value
+            };
+            let json = Map::from_iter([(field.json_name().to_owned(), value)]);
+            let message =
+                DynamicMessage::deserialize(field.parent_message().clone(), Value::Object(json))
+                    .map_err(|error| error.to_string())?;
+            message.encode(encoded).map_err(|error| error.to_string())?;
+        }
+    }
+    Ok(())
 }
+
+const INT32: &str = "a 32-bit integer";
+const INT64: &str = "an integer";
+const UINT32: &str = "an unsigned 32-bit integer";
+const UINT64: &str = "an unsigned integer";
 
 /// The well-known message types whose JSON form is a string or a number.
 pub(crate) fn is_scalar_wkt(name: &str) -> bool {
@@ -501,11 +544,15 @@ pub(crate) fn is_wkt(name: &str) -> bool {
         )
 }
 
-/// The field at `path` (`["a", "b"]`: field `b` of message field `a`).
-fn field_at(message: &MessageDescriptor, path: &[String]) -> Result<FieldDescriptor, String> {
+/// The fields down to the one at `path` (`["a", "b"]`: field `a`, then its field `b`).
+fn field_at<T: AsRef<str>>(
+    message: &MessageDescriptor,
+    path: &[T],
+) -> Result<Vec<FieldDescriptor>, String> {
     let mut message = message.clone();
-    let mut found = None;
+    let mut chain = Vec::with_capacity(path.len());
     for (index, name) in path.iter().enumerate() {
+        let name = name.as_ref();
         let field = message
             .get_field_by_name(name)
             .or_else(|| message.get_field_by_json_name(name))
@@ -522,9 +569,12 @@ fn field_at(message: &MessageDescriptor, path: &[String]) -> Result<FieldDescrip
                 _ => return Err(format!("`{name}` is not a message field")),
             }
         }
-        found = Some(field);
+        chain.push(field);
     }
-    found.ok_or_else(|| "an empty field path".to_owned())
+    if chain.is_empty() {
+        return Err("an empty field path".to_owned());
+    }
+    Ok(chain)
 }
 
 /// The JSON answer of a response, written: the whole message (serialized straight from

@@ -279,8 +279,8 @@ fn field_schema_at(
     path: &[String],
     schemas: &mut Schemas,
 ) -> Option<Value> {
-    let field = super::field_at(message, path).ok()?;
-    Some(schemas.field(&field))
+    let chain = super::field_at(message, path).ok()?;
+    Some(schemas.field(chain.last()?))
 }
 
 /// The schemas defined so far, by message full name.

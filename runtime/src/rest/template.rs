@@ -202,6 +202,11 @@ impl Template {
             Some(verb) => path.strip_suffix(verb.as_str())?.strip_suffix(':')?,
             None => path,
         };
+        // Without `**`, a path of another length cannot match: told before allocating.
+        let rest = self.segments.last() == Some(&Segment::Rest);
+        if !rest && path.bytes().filter(|&byte| byte == b'/').count() + 1 != self.segments.len() {
+            return None;
+        }
         let parts: Vec<&str> = path.split('/').collect();
         let mut bound: Vec<usize> = Vec::with_capacity(self.segments.len() + 1);
         let mut at = 0;
@@ -234,11 +239,18 @@ impl Template {
                 // segments, it stays apart from the `/` between them.
                 let keep_slashes = self.segments[variable.start..variable.end] != [Segment::One];
                 let covered = &parts[bound[variable.start]..bound[variable.end]];
-                let decoded: Option<Vec<String>> = covered
-                    .iter()
-                    .map(|part| decode(part, keep_slashes))
-                    .collect();
-                decoded.map(|parts| parts.join("/"))
+                let mut text = String::new();
+                for (index, part) in covered.iter().enumerate() {
+                    if index > 0 {
+                        text.push('/');
+                    }
+                    if part.contains('%') {
+                        text.push_str(&decode(part, keep_slashes)?);
+                    } else {
+                        text.push_str(part);
+                    }
+                }
+                Some(text)
             })
             .collect()
     }

@@ -490,7 +490,7 @@ async fn bad_input_is_answered_400_saying_what_is_wrong() {
         ),
         (
             "/v1/fail/1.5",
-            "path parameter `code`: `1.5` is not an integer",
+            "path parameter `code`: `1.5` is not a 32-bit integer",
         ),
         (
             "/v1/items/a?nope=1",
@@ -524,7 +524,10 @@ async fn bad_input_is_answered_400_saying_what_is_wrong() {
             "/v1/items/a?display_name=a&display_name=b",
             "query parameter `display_name`: more than one value for a field that is not repeated",
         ),
-        ("/v1/items/a?ttl=3", "`ttl`: failed to parse duration"),
+        (
+            "/v1/items/a?ttl=3",
+            "query parameter `ttl`: failed to parse duration",
+        ),
         (
             "/v1/items/a?extra.string_value=x",
             "query parameter `extra.string_value`: `extra` is a google.protobuf.Value, whose JSON form has no fields",
