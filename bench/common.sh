@@ -79,8 +79,9 @@ configs=(
 # Medians per name of "name value" lines in $1, and their ratio to `bare`. For
 # throughput, also the median of each round's own ratio to that round's bare run: the
 # machine's speed drifts over minutes, and a ratio within a round cancels the drift.
+# Each further argument `a/b` also compares the runs named a with those named b.
 summarize() {
-  python3 - "$1" "$2" <<'PY'
+  python3 - "$@" <<'PY'
 import statistics, sys
 runs, rounds = {}, []
 for line in open(sys.argv[1]):
@@ -106,5 +107,12 @@ for name, values in runs.items():
         # Like with like: the middleware's own cost, both on mimalloc.
         line += f"  {median / statistics.median(runs['bare_mimalloc']):.3f}x bare_mimalloc"
     print(f"{line}  (runs: {', '.join(f'{v:.0f}' for v in values)})")
+for pair in sys.argv[3:]:
+    a, b = pair.split("/")
+    line = f"{a} / {b}: {statistics.median(runs[a]) / statistics.median(runs[b]):.3f}x by the medians"
+    paired = [r[a] / r[b] for r in rounds if a in r and b in r]
+    if paired:
+        line += f", {statistics.median(paired):.3f}x paired ({', '.join(f'{p:.2f}' for p in paired)})"
+    print(line)
 PY
 }

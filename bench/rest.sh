@@ -88,7 +88,8 @@ for round in $(seq "$rounds"); do
   done
 done | tee "$work/rest.txt"
 echo
-summarize "$work/rest.txt" "req/s"
+# Transcoding alone: the transcoded route against the hand-written one, both at 0.01.
+summarize "$work/rest.txt" "req/s" ratio_0.01/route_0.01
 
 count() { # name, path, then env settings and the server command
   local name=$1; url=$base$2; shift 2
@@ -121,4 +122,4 @@ callgrind=(valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.rest.
   done
 } | tee "$work/rest-instructions.txt"
 echo
-summarize "$work/rest-instructions.txt" "instructions/request"
+summarize "$work/rest-instructions.txt" "instructions/request" ratio_0.01/route_0.01

@@ -19,8 +19,9 @@ pub const MAX_WIDTH: usize = 100;
 const INDENT: &str = "    ";
 
 /// The nested `pub mod` tree of the generated proto code: each package's
-/// `tonic::include_proto!("…");`, its argument on a line of its own when the call would
-/// be wider than [`MAX_WIDTH`].
+/// `tonic::include_proto!("…");` and `svcgen_runtime::include_serde!("…");` (its
+/// messages, and the serde impls of the plain ones), the argument on a line of its own
+/// when a call would be wider than [`MAX_WIDTH`].
 #[must_use]
 pub fn proto_modules(lines: &[ModuleLine]) -> String {
     let mut out = String::new();
@@ -31,16 +32,21 @@ pub fn proto_modules(lines: &[ModuleLine]) -> String {
                 out.push_str(&format!("{}pub mod {name} {{\n", INDENT.repeat(depth)));
                 depth += 1;
             }
-            ModuleLine::Include(file) => {
+            ModuleLine::Include(file, package) => {
                 let indent = INDENT.repeat(depth);
-                let call = format!("{indent}tonic::include_proto!(\"{file}\");");
-                if call.len() <= MAX_WIDTH {
-                    out.push_str(&call);
-                    out.push('\n');
-                } else {
-                    out.push_str(&format!(
-                        "{indent}tonic::include_proto!(\n{indent}{INDENT}\"{file}\"\n{indent});\n"
-                    ));
+                for (call, file) in [
+                    ("tonic::include_proto!", file),
+                    ("svcgen_runtime::include_serde!", package),
+                ] {
+                    let line = format!("{indent}{call}(\"{file}\");");
+                    if line.len() <= MAX_WIDTH {
+                        out.push_str(&line);
+                        out.push('\n');
+                    } else {
+                        out.push_str(&format!(
+                            "{indent}{call}(\n{indent}{INDENT}\"{file}\"\n{indent});\n"
+                        ));
+                    }
                 }
             }
             ModuleLine::Close => {

@@ -142,9 +142,11 @@ pub struct Client {
 pub enum ModuleLine {
     /// `pub mod <name> {`
     Open(String),
-    /// `tonic::include_proto!("<file>");`: the name of the file prost-build writes for a
-    /// package, without `.rs` (`google.r#type` for `google.type`).
-    Include(String),
+    /// `tonic::include_proto!("<file>");` and `svcgen_runtime::include_serde!("<package>");`:
+    /// the name of the file prost-build writes for a package, without `.rs`
+    /// (`google.r#type` for `google.type`), and the package's (`_` for none), which the
+    /// build script names the serde impls' file after.
+    Include(String, String),
     /// `}`
     Close,
 }
@@ -739,12 +741,12 @@ fn well_known_primitive(full_name: &str) -> Option<&'static str> {
 fn module_lines(files: &[FileDescriptorProto]) -> Vec<ModuleLine> {
     #[derive(Default)]
     struct Node {
-        include: Option<String>,
+        include: Option<(String, String)>,
         children: BTreeMap<String, Node>,
     }
     fn flatten(node: &Node, lines: &mut Vec<ModuleLine>) {
         if let Some(package) = &node.include {
-            lines.push(ModuleLine::Include(package.clone()));
+            lines.push(ModuleLine::Include(package.0.clone(), package.1.clone()));
         }
         for (name, child) in &node.children {
             lines.push(ModuleLine::Open(name.clone()));
@@ -766,9 +768,9 @@ fn module_lines(files: &[FileDescriptorProto]) -> Vec<ModuleLine> {
         // prost-build names a package's file after its modules, keywords escaped
         // (`google.type` → `google.r#type.rs`), and the package without a name `_.rs`.
         node.include = Some(if package.is_empty() {
-            "_".to_owned()
+            ("_".to_owned(), "_".to_owned())
         } else {
-            modules.join(".")
+            (modules.join("."), package.to_owned())
         });
     }
     let mut lines = Vec::new();
@@ -799,12 +801,21 @@ mod tests {
         let includes: Vec<&str> = lines
             .iter()
             .filter_map(|line| match line {
-                ModuleLine::Include(file) => Some(file.as_str()),
+                ModuleLine::Include(file, _) => Some(file.as_str()),
                 _ => None,
             })
             .collect();
         // prost-build's `Module::to_file_name_or`: the package's modules, keyword-escaped.
         assert_eq!(includes, ["_", "acme.r#match", "google.r#type", "kw.self_"]);
+        // The serde impls' files are named after the packages themselves.
+        let packages: Vec<&str> = lines
+            .iter()
+            .filter_map(|line| match line {
+                ModuleLine::Include(_, package) => Some(package.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(packages, ["_", "Acme.Match", "google.type", "kw.self"]);
         assert!(lines.contains(&ModuleLine::Open("r#type".to_owned())));
     }
 

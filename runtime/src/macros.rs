@@ -125,12 +125,16 @@ macro_rules! service {
             )*)?];
 
             fn invoker(route: &str) -> ::std::option::Option<$crate::rest::Invoker<Self>> {
+                #[allow(unused_imports)]
+                use $crate::rest::json::{Reflect as _, Serde as _};
                 $(
                     $(if route == concat!($full_name, "/", $u_name) {
-                        return Some($crate::rest::Invoker::unary($u_handler));
+                        let json = (&&$crate::rest::json::Probe::<$u_res>::new()).to_json();
+                        return Some($crate::rest::Invoker::unary($u_handler, json));
                     })*
                     $(if route == concat!($full_name, "/", $s_name) {
-                        return Some($crate::rest::Invoker::server_streaming($s_handler));
+                        let json = (&&$crate::rest::json::Probe::<$s_res>::new()).to_json();
+                        return Some($crate::rest::Invoker::server_streaming($s_handler, json));
                     })*
                 )*
                 let _ = route;
@@ -315,5 +319,15 @@ macro_rules! clients {
                 })
             }
         }
+    };
+}
+
+/// Includes the serde impls the service's build script had pbjson write for the proto
+/// package `package` (`<package>.serde.rs` in `OUT_DIR`), beside its messages
+/// (`tonic::include_proto!`): the REST routes write those messages' JSON with them.
+#[macro_export]
+macro_rules! include_serde {
+    ($package:literal) => {
+        include!(concat!(env!("OUT_DIR"), "/", $package, ".serde.rs"));
     };
 }

@@ -6,9 +6,11 @@
 //! that matches one is turned into the rpc's request message — path variables, the
 //! query string for the fields neither the path nor the body binds, the JSON body
 //! (`body: "*"` or one field) — following the proto3 JSON mapping (prost-reflect, with
-//! the service's descriptors), handed to the handler with the configured headers as gRPC
-//! metadata, and its response written back as JSON (or one field of it:
-//! `response_body`). A server-streaming rpc answers newline-delimited JSON, or
+//! the service's descriptors; the path and query straight into the message's encoding),
+//! handed to the handler with the configured headers as gRPC metadata, and its response
+//! written back as JSON (or one field of it: `response_body`): by the serde impls of its
+//! type when the service's build generated them ([`json`]), else by prost-reflect. A
+//! server-streaming rpc answers newline-delimited JSON, or
 //! Server-Sent Events when asked for `text/event-stream`. A gRPC status becomes the HTTP
 //! status grpc-gateway gives it, with a `google.rpc.Status`-shaped body.
 
@@ -59,17 +61,43 @@ pub struct HttpRule {
 
 type Handled<T> = Pin<Box<dyn Future<Output = Result<tonic::Response<T>, tonic::Status>> + Send>>;
 
-/// A call of a handler with an encoded request.
-type Call<S, T> = Box<dyn Fn(Arc<S>, tonic::Request<Bytes>) -> Handled<T> + Send + Sync>;
+/// A call of a handler with an encoded request, and whether its reply is wanted as JSON.
+type Call<S, T> = Box<dyn Fn(Arc<S>, tonic::Request<Bytes>, bool) -> Handled<T> + Send + Sync>;
+
+/// Writes a message as proto3 JSON without reflection: `serde_json` over the serde impls
+/// pbjson generates in the service's build (see [`json`]).
+pub type ToJson<T> = fn(&T) -> Result<Vec<u8>, serde_json::Error>;
+
+/// A handler's reply: its message encoded (written as JSON with the service's
+/// descriptors), or already written as JSON by its [`ToJson`].
+#[derive(Debug)]
+pub enum Reply {
+    /// The message, encoded.
+    Encoded(Bytes),
+    /// The message, as proto3 JSON.
+    Json(Vec<u8>),
+}
+
+impl Reply {
+    /// `message`'s reply: its JSON by `json` when given (and when it writes it: pbjson's
+    /// impl refuses an enum field holding a number its enum does not name, which the
+    /// proto3 mapping writes as the number), else its encoding.
+    fn of<T: prost::Message>(message: &T, json: Option<ToJson<T>>) -> Self {
+        json.and_then(|json| json(message).ok()).map_or_else(
+            || Self::Encoded(Bytes::from(message.encode_to_vec())),
+            Self::Json,
+        )
+    }
+}
 
 /// How the REST routes call an rpc's handler: with the request message encoded, and the
-/// response (or each response of a stream) encoded back. Built by
+/// response (or each response of a stream) as a [`Reply`]. Built by
 /// [`service!`](crate::service) for every unary and server-streaming rpc.
 pub enum Invoker<S> {
     /// A unary rpc.
-    Unary(Call<S, Bytes>),
+    Unary(Call<S, Reply>),
     /// A server-streaming rpc.
-    ServerStreaming(Call<S, BoxStream<Bytes>>),
+    ServerStreaming(Call<S, BoxStream<Reply>>),
 }
 
 impl<S> std::fmt::Debug for Invoker<S> {
@@ -92,25 +120,28 @@ fn decode<T: prost::Message + Default>(
 }
 
 impl<S: Send + Sync + 'static> Invoker<S> {
-    /// The invoker of a unary rpc's `handler`.
-    pub fn unary<Req, Res, F, Fut>(handler: F) -> Self
+    /// The invoker of a unary rpc's `handler`, whose response is written as JSON by
+    /// `json` when given (see [`json::Probe`]).
+    pub fn unary<Req, Res, F, Fut>(handler: F, json: Option<ToJson<Res>>) -> Self
     where
         Req: prost::Message + Default + 'static,
         Res: prost::Message + 'static,
         F: Fn(Arc<S>, tonic::Request<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<tonic::Response<Res>, tonic::Status>> + Send + 'static,
     {
-        Self::Unary(Box::new(move |state, request| {
+        Self::Unary(Box::new(move |state, request, as_json| {
             let call = decode::<Req>(request).map(|request| handler(state, request));
+            let json = json.filter(|_| as_json);
             Box::pin(async move {
                 let response = call?.await?;
-                Ok(response.map(|message| Bytes::from(message.encode_to_vec())))
+                Ok(response.map(|message| Reply::of(&message, json)))
             })
         }))
     }
 
-    /// The invoker of a server-streaming rpc's `handler`.
-    pub fn server_streaming<Req, Res, F, Fut>(handler: F) -> Self
+    /// The invoker of a server-streaming rpc's `handler`, whose responses are written as
+    /// JSON by `json` when given (see [`json::Probe`]).
+    pub fn server_streaming<Req, Res, F, Fut>(handler: F, json: Option<ToJson<Res>>) -> Self
     where
         Req: prost::Message + Default + 'static,
         Res: prost::Message + 'static,
@@ -119,17 +150,80 @@ impl<S: Send + Sync + 'static> Invoker<S> {
             + Send
             + 'static,
     {
-        Self::ServerStreaming(Box::new(move |state, request| {
+        Self::ServerStreaming(Box::new(move |state, request, as_json| {
             let call = decode::<Req>(request).map(|request| handler(state, request));
+            let json = json.filter(|_| as_json);
             Box::pin(async move {
                 let response = call?.await?;
-                Ok(response.map(|stream| -> BoxStream<Bytes> {
-                    Box::pin(
-                        stream.map(|item| item.map(|message| Bytes::from(message.encode_to_vec()))),
-                    )
+                Ok(response.map(|stream| -> BoxStream<Reply> {
+                    Box::pin(stream.map(move |item| item.map(|message| Reply::of(&message, json))))
                 }))
             })
         }))
+    }
+}
+
+/// Whether a response type writes its own JSON, told where its type is known (in
+/// [`service!`](crate::service)'s expansion) by autoref specialization:
+///
+/// ```ignore
+/// use svcgen_runtime::rest::json::{Reflect as _, Serde as _};
+/// let json = (&&Probe::<HelloReply>::new()).to_json();
+/// ```
+///
+/// is `Some` when `HelloReply` implements `serde::Serialize` and `prost::Name` — which
+/// the service's build generates, with pbjson for the messages whose JSON pbjson writes
+/// exactly as the proto3 mapping does — and `None` (written with the service's
+/// descriptors) otherwise.
+pub mod json {
+    use std::marker::PhantomData;
+
+    use super::ToJson;
+
+    /// The probe of `T`.
+    #[derive(Debug)]
+    pub struct Probe<T>(PhantomData<fn() -> T>);
+
+    impl<T> Probe<T> {
+        /// The probe of `T`.
+        #[must_use]
+        pub const fn new() -> Self {
+            Self(PhantomData)
+        }
+    }
+
+    impl<T> Default for Probe<T> {
+        fn default() -> Self {
+            Self::new()
+        }
+    }
+
+    /// Chosen first, when `T` implements `serde::Serialize`.
+    pub trait Serde<T> {
+        /// `serde_json`'s writer of `T`.
+        fn to_json(&self) -> Option<ToJson<T>>;
+    }
+
+    /// By its `prost::Name` (which the service's build has prost write for its
+    /// messages), not one of `google.protobuf`: the types prost maps some well-known types
+    /// to (`()` for `Empty`, `i64` for `Int64Value`, ...) implement `Serialize` with
+    /// another JSON form than theirs.
+    impl<T: serde::Serialize + prost::Name> Serde<T> for &Probe<T> {
+        fn to_json(&self) -> Option<ToJson<T>> {
+            (T::PACKAGE != "google.protobuf").then_some(|message| serde_json::to_vec(message))
+        }
+    }
+
+    /// Chosen otherwise.
+    pub trait Reflect<T> {
+        /// None: `T` is written with the service's descriptors.
+        fn to_json(&self) -> Option<ToJson<T>>;
+    }
+
+    impl<T> Reflect<T> for Probe<T> {
+        fn to_json(&self) -> Option<ToJson<T>> {
+            None
+        }
     }
 }
 
@@ -306,16 +400,23 @@ impl<S: Send + Sync + 'static> Routes<S> {
             std::mem::take(&mut parts.extensions),
             Bytes::from(message),
         );
+        // A reply written as JSON by the handler's side answers the whole message.
+        let as_json = route.rule.response_body.is_empty();
         match &*route.invoker {
             Invoker::Unary(invoke) => {
-                let response = invoke(state, request).await.map_err(Problem::grpc)?;
-                Ok(json_bytes_response(
-                    StatusCode::OK,
-                    response_json(route, response.into_inner())?,
-                ))
+                let response = invoke(state, request, as_json)
+                    .await
+                    .map_err(Problem::grpc)?;
+                let json = match response.into_inner() {
+                    Reply::Json(json) => json,
+                    Reply::Encoded(encoded) => response_json(route, encoded)?,
+                };
+                Ok(json_bytes_response(StatusCode::OK, json))
             }
             Invoker::ServerStreaming(invoke) => {
-                let stream = invoke(state, request).await.map_err(Problem::grpc)?;
+                let stream = invoke(state, request, as_json)
+                    .await
+                    .map_err(Problem::grpc)?;
                 let sse = parts
                     .headers
                     .get(header::ACCEPT)
@@ -631,25 +732,35 @@ fn json_bytes_response(status: StatusCode, json: Vec<u8>) -> Response {
 /// A server stream as newline-delimited JSON, or Server-Sent Events (`sse`): each
 /// message in turn, and an error ending the stream as `{"error": {…}}` (an `error`
 /// event).
-fn streamed<S>(route: &Route<S>, stream: BoxStream<Bytes>, sse: bool) -> Response {
+fn streamed<S>(route: &Route<S>, stream: BoxStream<Reply>, sse: bool) -> Response {
     let output = route.output.clone();
     let response_body = route.rule.response_body;
     let lines = stream.map(move |item| {
         let (event, json) = match item {
-            Ok(bytes) => (
+            Ok(Reply::Json(json)) => ("message", json),
+            Ok(Reply::Encoded(bytes)) => (
                 "message",
-                answer_json(&output, response_body, bytes).unwrap_or(Value::Null),
+                answer_json(&output, response_body, bytes)
+                    .unwrap_or(Value::Null)
+                    .to_string()
+                    .into_bytes(),
             ),
             Err(status) => (
                 "error",
-                serde_json::json!({ "error": Problem::grpc(status).body() }),
+                serde_json::json!({ "error": Problem::grpc(status).body() })
+                    .to_string()
+                    .into_bytes(),
             ),
         };
-        Ok::<_, std::convert::Infallible>(Bytes::from(if sse {
-            format!("event: {event}\ndata: {json}\n\n")
-        } else {
-            format!("{json}\n")
-        }))
+        let mut line = Vec::with_capacity(json.len() + 24);
+        if sse {
+            line.extend_from_slice(b"event: ");
+            line.extend_from_slice(event.as_bytes());
+            line.extend_from_slice(b"\ndata: ");
+        }
+        line.extend_from_slice(&json);
+        line.extend_from_slice(if sse { b"\n\n" } else { b"\n" });
+        Ok::<_, std::convert::Infallible>(Bytes::from(line))
     });
     let mut response = Response::new(Body::from_stream(lines));
     response.headers_mut().insert(

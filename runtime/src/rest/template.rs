@@ -207,53 +207,61 @@ impl Template {
         if !rest && path.bytes().filter(|&byte| byte == b'/').count() + 1 != self.segments.len() {
             return None;
         }
-        let parts: Vec<&str> = path.split('/').collect();
-        let mut bound: Vec<usize> = Vec::with_capacity(self.segments.len() + 1);
+        // Where each segment's text starts in `path`, then one past its end (as if a `/`
+        // followed it): a variable binds the text from its first segment's start to the
+        // `/` before the segment after it.
+        let mut starts: Vec<usize> = Vec::with_capacity(self.segments.len() + 1);
         let mut at = 0;
         for segment in &self.segments {
-            bound.push(at);
+            starts.push(at);
             match segment {
                 Segment::Literal(literal) => {
-                    if parts.get(at).is_none_or(|part| part != literal) {
+                    if next_part(path, &mut at)? != literal {
                         return None;
                     }
-                    at += 1;
                 }
                 Segment::One => {
-                    if parts.get(at).is_none_or(|part| part.is_empty()) {
+                    if next_part(path, &mut at)?.is_empty() {
                         return None;
                     }
-                    at += 1;
                 }
-                Segment::Rest => at = parts.len(),
+                Segment::Rest => at = path.len() + 1,
             }
         }
-        bound.push(at);
-        if at != parts.len() {
+        if at != path.len() + 1 {
             return None;
         }
-        self.variables
-            .iter()
-            .map(|variable| {
+        starts.push(at);
+        let mut bound = Vec::with_capacity(self.variables.len());
+        for variable in &self.variables {
+            let (start, end) = (starts[variable.start], starts[variable.end] - 1);
+            let text = path.get(start..end).unwrap_or_default();
+            bound.push(if text.contains('%') {
                 // Only `{field}` (`{field=*}`) decodes `%2F`: in a variable that may span
                 // segments, it stays apart from the `/` between them.
-                let keep_slashes = self.segments[variable.start..variable.end] != [Segment::One];
-                let covered = &parts[bound[variable.start]..bound[variable.end]];
-                let mut text = String::new();
-                for (index, part) in covered.iter().enumerate() {
-                    if index > 0 {
-                        text.push('/');
-                    }
-                    if part.contains('%') {
-                        text.push_str(&decode(part, keep_slashes)?);
-                    } else {
-                        text.push_str(part);
-                    }
-                }
-                Some(text)
-            })
-            .collect()
+                decode(
+                    text,
+                    self.segments[variable.start..variable.end] != [Segment::One],
+                )?
+            } else {
+                text.to_owned()
+            });
+        }
+        Some(bound)
     }
+}
+
+/// The segment of `path` starting at `at` (none when `at` is past its end), moving `at`
+/// past it and the `/` after it.
+fn next_part<'a>(path: &'a str, at: &mut usize) -> Option<&'a str> {
+    let rest = path.get(*at..)?;
+    let end = rest
+        .bytes()
+        .position(|byte| byte == b'/')
+        .unwrap_or(rest.len());
+    let part = &rest[..end];
+    *at += part.len() + 1;
+    Some(part)
 }
 
 /// Percent-decodes a path segment, but `%2F` when `keep_slashes` (`None` when the result

@@ -1,6 +1,7 @@
 //! The test service's Rust code is generated from `support/echo.proto` and
 //! `support/rest.proto` (both of the package `echo.v1`) and committed
-//! (`support/echo.v1.rs`, `support/echo.v1.fds.rs`), as tonic commits tonic-health's: the
+//! (`support/echo.v1.rs`, `support/echo.v1.serde.rs`, `support/echo.v1.fds.rs`), as tonic
+//! commits tonic-health's: the
 //! runtime has no build script. This regenerates it and fails when the committed files
 //! differ; `SVCGEN_BLESS=1` writes them instead.
 
@@ -31,14 +32,31 @@ fn descriptors() -> prost_types::FileDescriptorSet {
         .file_descriptor_set()
 }
 
-/// The messages and stubs, as tonic-prost-build writes them.
+/// The messages (with their `prost::Name`) and stubs, as tonic-prost-build writes them in
+/// a generated service's build.
 fn messages_and_stubs(descriptors: prost_types::FileDescriptorSet) -> String {
     let out = tempfile::tempdir().expect("a scratch directory");
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .out_dir(out.path())
-        .compile_fds(descriptors)
+        .compile_fds_with_config(descriptors, config)
         .expect("tonic-prost-build generates the code");
     std::fs::read_to_string(out.path().join("echo.v1.rs")).expect("the generated echo.v1.rs")
+}
+
+/// The serde impls of `echo.v1.Plain` and the types it holds, as pbjson-build writes them
+/// in a generated service's build for the messages whose JSON it writes exactly.
+fn serde_impls(descriptors: &prost_types::FileDescriptorSet) -> String {
+    let out = tempfile::tempdir().expect("a scratch directory");
+    pbjson_build::Builder::new()
+        .out_dir(out.path())
+        .register_descriptors(&descriptors.encode_to_vec())
+        .expect("the descriptors decode")
+        .build(&[".echo.v1.Plain", ".echo.v1.Nested", ".echo.v1.Color"])
+        .expect("pbjson-build generates the code");
+    std::fs::read_to_string(out.path().join("echo.v1.serde.rs"))
+        .expect("the generated echo.v1.serde.rs")
 }
 
 /// `FILE_DESCRIPTOR_SET`, the encoded descriptors that reflection serves (without the
@@ -67,6 +85,7 @@ fn the_committed_code_is_what_the_protos_generate() {
     let descriptors = descriptors();
     let generated = [
         ("echo.v1.rs", messages_and_stubs(descriptors.clone())),
+        ("echo.v1.serde.rs", serde_impls(&descriptors)),
         ("echo.v1.fds.rs", file_descriptor_set(descriptors)),
     ];
     let bless = std::env::var_os(BLESS).is_some();

@@ -12,6 +12,7 @@ use svcgen_runtime::config::Propagation;
 use svcgen_runtime::{Config, Service as _};
 use tonic::Code;
 
+use crate::support::pb::{Item, Plain};
 use crate::support::{Answer, Collector, Echo, LogDir, Pipeline, Running, find, traced};
 
 /// The test service, with the default `[rest]`.
@@ -284,6 +285,110 @@ async fn every_kind_of_field_round_trips_in_its_json_form() {
             "{sent}"
         );
     }
+    service.stop().await;
+}
+
+/// `sent` as a `Plain`, written by the service's descriptors (prost-reflect): what a
+/// message answered through its serde impls must equal.
+fn reflected(sent: &Value) -> Value {
+    let pool = prost_reflect::DescriptorPool::decode(Echo::FILE_DESCRIPTOR_SET)
+        .expect("the test service's descriptors");
+    let plain = pool
+        .get_message_by_name("echo.v1.Plain")
+        .expect("echo.v1.Plain");
+    let message = prost_reflect::DynamicMessage::deserialize(plain, sent.clone())
+        .unwrap_or_else(|error| panic!("{sent} is a Plain: {error}"));
+    serde_json::to_value(&message).expect("a message writes as JSON")
+}
+
+#[test]
+#[allow(clippy::needless_borrow)] // `&&` is what chooses (see `rest::json`)
+fn a_response_type_answers_through_its_serde_impls_when_pbjson_generated_them() {
+    use svcgen_runtime::rest::json::{Probe, Reflect as _, Serde as _};
+    assert!((&&Probe::<Plain>::new()).to_json().is_some());
+    // Holds well-known types: no serde impls.
+    assert!((&&Probe::<Item>::new()).to_json().is_none());
+    assert!((&&Probe::<prost_types::Struct>::new()).to_json().is_none());
+    // `Serialize`, but not in the well-known types' JSON form (`Empty`, `Int64Value`,
+    // `BytesValue`).
+    assert!((&&Probe::<()>::new()).to_json().is_none());
+    assert!((&&Probe::<i64>::new()).to_json().is_none());
+    assert!((&&Probe::<Vec<u8>>::new()).to_json().is_none());
+}
+
+#[tokio::test]
+async fn a_message_with_serde_impls_answers_what_its_descriptors_would_write() {
+    let service = started().await;
+    let plain = json!({
+        "name": "every",
+        "bigCount": "-9223372036854775808",
+        "unsignedCount": "18446744073709551615",
+        "isActive": true,
+        "data": "AAEC/f7/",
+        "color": "COLOR_GREEN",
+        "tags": ["a", "b"],
+        "nested": {"id": "1", "label": "one"},
+        "counts": {"a": 1, "b": -2},
+        "colors": ["COLOR_RED", "COLOR_UNSPECIFIED"],
+        "limit": 0,
+        "label": "chosen",
+        "names": {"-1": "minus one", "9223372036854775807": "max"},
+        "ids": ["1", "-2"],
+        "small": -3,
+        "stamp": "18446744073709551615",
+    });
+    assert_eq!(reflected(&plain), plain);
+    assert_eq!(
+        call(&service, "POST", "/v1/plain", Some(plain.clone())).await,
+        (200, plain)
+    );
+    for (sent, answered) in [
+        (
+            json!({"bigCount": 5, "ids": [1, "2"]}),
+            json!({"bigCount": "5", "ids": ["1", "2"]}),
+        ),
+        (
+            json!({"color": 1, "colors": [2]}),
+            json!({"color": "COLOR_RED", "colors": ["COLOR_GREEN"]}),
+        ),
+        (json!({"data": "-_8"}), json!({"data": "+/8="})),
+        // Set to their defaults: a field with presence and a oneof's member are written,
+        // the others are not.
+        (
+            json!({"number": 0, "limit": 0, "name": "", "small": 0}),
+            json!({"number": 0, "limit": 0}),
+        ),
+        (json!({"tags": null, "nested": null}), json!({})),
+        // A number no value of the enum has: the proto3 mapping writes the number, which
+        // pbjson's impl refuses: the descriptors write it.
+        (json!({"color": 7}), json!({"color": 7})),
+    ] {
+        assert_eq!(reflected(&sent), answered, "{sent}");
+        assert_eq!(
+            call(&service, "POST", "/v1/plain", Some(sent.clone())).await,
+            (200, answered),
+            "{sent}"
+        );
+    }
+    // From the path and query, and streamed: one line a message.
+    assert_eq!(
+        call(
+            &service,
+            "GET",
+            "/v1/plain/p?bigCount=4&colors=COLOR_RED",
+            None
+        )
+        .await,
+        (
+            200,
+            json!({"name": "p", "bigCount": "4", "colors": ["COLOR_RED"]})
+        )
+    );
+    let answer = service
+        .send("GET", "/v1/plain/p:repeat?tags=a&tags=b", &[], None)
+        .await;
+    assert_eq!(answer.content_type, "application/x-ndjson", "{answer:?}");
+    assert_eq!(answer.body, "{\"name\":\"p a\"}\n{\"name\":\"p b\"}\n");
     service.stop().await;
 }
 
@@ -760,6 +865,9 @@ async fn the_openapi_document_describes_every_rule() {
         ("/v1/fail/{code}", "get"),
         ("/v1/fail", "post"),
         ("/v1/metadata", "get"),
+        ("/v1/plain/{name}:repeat", "get"),
+        ("/v1/plain/{name}", "get"),
+        ("/v1/plain", "post"),
     ];
     assert_eq!(expected.len(), Echo::HTTP_RULES.len());
     expected.sort_unstable();

@@ -269,14 +269,20 @@ struct Call {
 
 /// What a failed call of the drain test was: `gRPC Unavailable` (refused: its connection
 /// could not be made, or was going away), `gRPC not sent` (its connection closed before
-/// the request was sent: hyper's `Canceled`, which tonic reports as CANCELLED), or else
-/// the whole status.
+/// the request was sent: hyper's `Canceled`, which tonic reports as CANCELLED; or its
+/// stream was past the last one the server processed when it said, gracefully, that it
+/// was going away: h2's GOAWAY with NO_ERROR, which tonic reports as INTERNAL, RFC 9113
+/// 8.7), or else the whole status.
 fn refusal(status: &tonic::Status) -> String {
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {
+        let going_away = |error: &h2::Error| {
+            error.is_go_away() && error.is_remote() && error.reason() == Some(h2::Reason::NO_ERROR)
+        };
         if error
             .downcast_ref::<hyper::Error>()
             .is_some_and(hyper::Error::is_canceled)
+            || error.downcast_ref::<h2::Error>().is_some_and(going_away)
         {
             return "gRPC not sent".to_owned();
         }

@@ -10,5 +10,6 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub mod backend {
     pub mod v1 {
         tonic::include_proto!("backend.v1");
+        svcgen_runtime::include_serde!("backend.v1");
     }
 }

@@ -10,10 +10,12 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub mod bookstore {
     pub mod v1 {
         tonic::include_proto!("bookstore.v1");
+        svcgen_runtime::include_serde!("bookstore.v1");
     }
 }
 pub mod google {
     pub mod api {
         tonic::include_proto!("google.api");
+        svcgen_runtime::include_serde!("google.api");
     }
 }

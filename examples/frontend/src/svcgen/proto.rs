@@ -10,10 +10,12 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
 pub mod backend {
     pub mod v1 {
         tonic::include_proto!("backend.v1");
+        svcgen_runtime::include_serde!("backend.v1");
     }
 }
 pub mod frontend {
     pub mod v1 {
         tonic::include_proto!("frontend.v1");
+        svcgen_runtime::include_serde!("frontend.v1");
     }
 }

@@ -11,6 +11,16 @@ pub struct EchoRequest {
     #[prost(uint32, tag = "3")]
     pub repeat: u32,
 }
+impl ::prost::Name for EchoRequest {
+    const NAME: &'static str = "EchoRequest";
+    const PACKAGE: &'static str = "echo.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "echo.v1.EchoRequest".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "/echo.v1.EchoRequest".into()
+    }
+}
 #[derive(Clone, PartialEq, ::prost::Message)]
 pub struct EchoReply {
     /// The request's message.
@@ -22,6 +32,16 @@ pub struct EchoReply {
         ::prost::alloc::string::String,
         ::prost::alloc::string::String,
     >,
+}
+impl ::prost::Name for EchoReply {
+    const NAME: &'static str = "EchoReply";
+    const PACKAGE: &'static str = "echo.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "echo.v1.EchoReply".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "/echo.v1.EchoReply".into()
+    }
 }
 /// Generated client implementations.
 pub mod echo_client {
@@ -596,6 +616,16 @@ pub struct Item {
     #[prost(message, optional, tag = "22")]
     pub failure: ::core::option::Option<Failure>,
 }
+impl ::prost::Name for Item {
+    const NAME: &'static str = "Item";
+    const PACKAGE: &'static str = "echo.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "echo.v1.Item".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "/echo.v1.Item".into()
+    }
+}
 /// A message inside an item.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct Nested {
@@ -603,6 +633,16 @@ pub struct Nested {
     pub id: i64,
     #[prost(string, tag = "2")]
     pub label: ::prost::alloc::string::String,
+}
+impl ::prost::Name for Nested {
+    const NAME: &'static str = "Nested";
+    const PACKAGE: &'static str = "echo.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "echo.v1.Nested".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "/echo.v1.Nested".into()
+    }
 }
 /// A gRPC status.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
@@ -612,6 +652,75 @@ pub struct Failure {
     pub code: i32,
     #[prost(string, tag = "2")]
     pub message: ::prost::alloc::string::String,
+}
+impl ::prost::Name for Failure {
+    const NAME: &'static str = "Failure";
+    const PACKAGE: &'static str = "echo.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "echo.v1.Failure".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "/echo.v1.Failure".into()
+    }
+}
+/// A field of every kind whose JSON pbjson writes as the proto3 mapping does (no
+/// well-known type, no floating point): answered through the serde impls pbjson generates
+/// (support/echo.v1.serde.rs), as a generated service answers such messages, not through
+/// the descriptors.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct Plain {
+    #[prost(string, tag = "1")]
+    pub name: ::prost::alloc::string::String,
+    #[prost(int64, tag = "2")]
+    pub big_count: i64,
+    #[prost(uint64, tag = "3")]
+    pub unsigned_count: u64,
+    #[prost(bool, tag = "4")]
+    pub is_active: bool,
+    #[prost(bytes = "vec", tag = "5")]
+    pub data: ::prost::alloc::vec::Vec<u8>,
+    #[prost(enumeration = "Color", tag = "6")]
+    pub color: i32,
+    #[prost(string, repeated, tag = "7")]
+    pub tags: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    #[prost(message, optional, tag = "8")]
+    pub nested: ::core::option::Option<Nested>,
+    #[prost(map = "string, int32", tag = "9")]
+    pub counts: ::std::collections::HashMap<::prost::alloc::string::String, i32>,
+    #[prost(enumeration = "Color", repeated, tag = "10")]
+    pub colors: ::prost::alloc::vec::Vec<i32>,
+    #[prost(int32, optional, tag = "11")]
+    pub limit: ::core::option::Option<i32>,
+    #[prost(map = "int64, string", tag = "14")]
+    pub names: ::std::collections::HashMap<i64, ::prost::alloc::string::String>,
+    #[prost(int64, repeated, tag = "15")]
+    pub ids: ::prost::alloc::vec::Vec<i64>,
+    #[prost(sint32, tag = "16")]
+    pub small: i32,
+    #[prost(fixed64, tag = "17")]
+    pub stamp: u64,
+    #[prost(oneof = "plain::Choice", tags = "12, 13")]
+    pub choice: ::core::option::Option<plain::Choice>,
+}
+/// Nested message and enum types in `Plain`.
+pub mod plain {
+    #[derive(Clone, PartialEq, Eq, Hash, ::prost::Oneof)]
+    pub enum Choice {
+        #[prost(string, tag = "12")]
+        Label(::prost::alloc::string::String),
+        #[prost(int32, tag = "13")]
+        Number(i32),
+    }
+}
+impl ::prost::Name for Plain {
+    const NAME: &'static str = "Plain";
+    const PACKAGE: &'static str = "echo.v1";
+    fn full_name() -> ::prost::alloc::string::String {
+        "echo.v1.Plain".into()
+    }
+    fn type_url() -> ::prost::alloc::string::String {
+        "/echo.v1.Plain".into()
+    }
 }
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, ::prost::Enumeration)]
 #[repr(i32)]
@@ -814,6 +923,47 @@ pub mod rest_client {
             req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "Metadata"));
             self.inner.unary(req, path, codec).await
         }
+        /// The plain item, as it came.
+        pub async fn mirror_plain(
+            &mut self,
+            request: impl tonic::IntoRequest<super::Plain>,
+        ) -> std::result::Result<tonic::Response<super::Plain>, tonic::Status> {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/echo.v1.Rest/MirrorPlain");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "MirrorPlain"));
+            self.inner.unary(req, path, codec).await
+        }
+        /// A plain item named `<name> <tag>` per tag of the item.
+        pub async fn repeat_plain(
+            &mut self,
+            request: impl tonic::IntoRequest<super::Plain>,
+        ) -> std::result::Result<
+            tonic::Response<tonic::codec::Streaming<super::Plain>>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static("/echo.v1.Rest/RepeatPlain");
+            let mut req = request.into_request();
+            req.extensions_mut().insert(GrpcMethod::new("echo.v1.Rest", "RepeatPlain"));
+            self.inner.server_streaming(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -856,6 +1006,25 @@ pub mod rest_server {
             &self,
             request: tonic::Request<()>,
         ) -> std::result::Result<tonic::Response<::prost_types::Struct>, tonic::Status>;
+        /// The plain item, as it came.
+        async fn mirror_plain(
+            &self,
+            request: tonic::Request<super::Plain>,
+        ) -> std::result::Result<tonic::Response<super::Plain>, tonic::Status>;
+        /// Server streaming response type for the RepeatPlain method.
+        type RepeatPlainStream: tonic::codegen::tokio_stream::Stream<
+                Item = std::result::Result<super::Plain, tonic::Status>,
+            >
+            + std::marker::Send
+            + 'static;
+        /// A plain item named `<name> <tag>` per tag of the item.
+        async fn repeat_plain(
+            &self,
+            request: tonic::Request<super::Plain>,
+        ) -> std::result::Result<
+            tonic::Response<Self::RepeatPlainStream>,
+            tonic::Status,
+        >;
     }
     /// Answers every request with what it was sent.
     #[derive(Debug)]
@@ -1099,6 +1268,93 @@ pub mod rest_server {
                                 max_encoding_message_size,
                             );
                         let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/echo.v1.Rest/MirrorPlain" => {
+                    #[allow(non_camel_case_types)]
+                    struct MirrorPlainSvc<T: Rest>(pub Arc<T>);
+                    impl<T: Rest> tonic::server::UnaryService<super::Plain>
+                    for MirrorPlainSvc<T> {
+                        type Response = super::Plain;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::Plain>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Rest>::mirror_plain(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = MirrorPlainSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/echo.v1.Rest/RepeatPlain" => {
+                    #[allow(non_camel_case_types)]
+                    struct RepeatPlainSvc<T: Rest>(pub Arc<T>);
+                    impl<T: Rest> tonic::server::ServerStreamingService<super::Plain>
+                    for RepeatPlainSvc<T> {
+                        type Response = super::Plain;
+                        type ResponseStream = T::RepeatPlainStream;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::ResponseStream>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::Plain>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Rest>::repeat_plain(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = RepeatPlainSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.server_streaming(method, req).await;
                         Ok(res)
                     };
                     Box::pin(fut)

@@ -25,7 +25,7 @@ use super::descriptors::FILE_DESCRIPTOR_SET;
 use super::pb::echo_client::EchoClient;
 use super::pb::echo_server::EchoServer;
 use super::pb::rest_server::RestServer;
-use super::pb::{EchoReply, EchoRequest, Failure, Item};
+use super::pb::{EchoReply, EchoRequest, Failure, Item, Plain};
 
 /// The state of the test service: the clients its routes call another service with.
 pub struct Echo {
@@ -80,6 +80,8 @@ pub const REST: &str = "echo.v1.Rest";
 /// Its rpcs.
 pub const MIRROR: &str = "echo.v1.Rest/Mirror";
 pub const REPEAT: &str = "echo.v1.Rest/Repeat";
+pub const MIRROR_PLAIN: &str = "echo.v1.Rest/MirrorPlain";
+pub const REPEAT_PLAIN: &str = "echo.v1.Rest/RepeatPlain";
 pub const FAIL: &str = "echo.v1.Rest/Fail";
 pub const METADATA: &str = "echo.v1.Rest/Metadata";
 
@@ -125,6 +127,8 @@ impl Service for Echo {
         Method::new(REPEAT, true),
         Method::new(FAIL, false),
         Method::new(METADATA, false),
+        Method::new(MIRROR_PLAIN, false),
+        Method::new(REPEAT_PLAIN, true),
     ];
     const FILE_DESCRIPTOR_SET: &'static [u8] = FILE_DESCRIPTOR_SET;
     /// In this order on purpose: a rule with a `:verb` after one that matches the same
@@ -150,6 +154,9 @@ impl Service for Echo {
         rule("GET", "/v1/fail/{code}", "", FAIL),
         rule("POST", "/v1/fail", "*", FAIL),
         rule("GET", "/v1/metadata", "", METADATA),
+        rule("GET", "/v1/plain/{name}:repeat", "", REPEAT_PLAIN),
+        rule("GET", "/v1/plain/{name}", "", MIRROR_PLAIN),
+        rule("POST", "/v1/plain", "*", MIRROR_PLAIN),
     ];
     type AppConfig = AppConfig;
     type ClientsConfig = Clients;
@@ -205,12 +212,20 @@ impl Service for Echo {
             .route("/call/http", get(call_http))
     }
 
+    /// Each response written as JSON as `service!` has it written: by its serde impls
+    /// when it has them (`Plain`), else with the descriptors.
+    #[allow(clippy::needless_borrow)] // `&&` is what chooses (see `rest::json`)
     fn invoker(route: &str) -> Option<Invoker<Self>> {
+        use svcgen_runtime::rest::json::{Probe, Reflect as _, Serde as _};
         Some(match route {
-            MIRROR => Invoker::unary(mirror),
-            REPEAT => Invoker::server_streaming(repeat),
-            FAIL => Invoker::unary(fail),
-            METADATA => Invoker::unary(metadata),
+            MIRROR => Invoker::unary(mirror, (&&Probe::<Item>::new()).to_json()),
+            REPEAT => Invoker::server_streaming(repeat, (&&Probe::<Item>::new()).to_json()),
+            FAIL => Invoker::unary(fail, (&&Probe::<()>::new()).to_json()),
+            METADATA => Invoker::unary(metadata, (&&Probe::<prost_types::Struct>::new()).to_json()),
+            MIRROR_PLAIN => Invoker::unary(mirror_plain, (&&Probe::<Plain>::new()).to_json()),
+            REPEAT_PLAIN => {
+                Invoker::server_streaming(repeat_plain, (&&Probe::<Plain>::new()).to_json())
+            }
             _ => return None,
         })
     }
@@ -437,6 +452,33 @@ async fn repeat(
     Ok(Response::new(Box::pin(tokio_stream::iter(items))))
 }
 
+/// `echo.v1.Rest/MirrorPlain`: the plain item, as it came.
+async fn mirror_plain(
+    _state: Arc<Echo>,
+    request: Request<Plain>,
+) -> Result<Response<Plain>, Status> {
+    Ok(Response::new(request.into_inner()))
+}
+
+/// `echo.v1.Rest/RepeatPlain`: a plain item named `<name> <tag>` per tag.
+async fn repeat_plain(
+    _state: Arc<Echo>,
+    request: Request<Plain>,
+) -> Result<Response<BoxStream<Plain>>, Status> {
+    let item = request.into_inner();
+    let items: Vec<Result<Plain, Status>> = item
+        .tags
+        .iter()
+        .map(|tag| {
+            Ok(Plain {
+                name: format!("{} {tag}", item.name),
+                ..Plain::default()
+            })
+        })
+        .collect();
+    Ok(Response::new(Box::pin(tokio_stream::iter(items))))
+}
+
 /// `echo.v1.Rest/Fail`: fails with the request's status, unless its code is OK.
 async fn fail(_state: Arc<Echo>, request: Request<Failure>) -> Result<Response<()>, Status> {
     let Failure { code, message } = request.into_inner();
@@ -518,6 +560,19 @@ impl super::pb::rest_server::Rest for RestGrpc {
         request: Request<()>,
     ) -> Result<Response<prost_types::Struct>, Status> {
         metadata(Arc::clone(&self.0), request).await
+    }
+
+    async fn mirror_plain(&self, request: Request<Plain>) -> Result<Response<Plain>, Status> {
+        mirror_plain(Arc::clone(&self.0), request).await
+    }
+
+    type RepeatPlainStream = BoxStream<Plain>;
+
+    async fn repeat_plain(
+        &self,
+        request: Request<Plain>,
+    ) -> Result<Response<Self::RepeatPlainStream>, Status> {
+        repeat_plain(Arc::clone(&self.0), request).await
     }
 }
 
