@@ -63,7 +63,7 @@ run() { # name, path, then the server command
   [ "$(curl -s "$url")" = '{"message":"Hello, world!"}' ] || { echo "$name: wrong answer" >&2; exit 1; }
   load -D 2 > /dev/null
   local rps
-  rps=$(load -D "$duration" | awk '/^finished in/ {print $4}')
+  rps=$(quietly load -D "$duration" | awk '/^finished in/ {print $4}')
   kill "$server"; wait "$server" 2>/dev/null || true
   echo "$name $rps"
 }

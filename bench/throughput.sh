@@ -20,7 +20,7 @@ run() { # name, then the server command
   wait_for_port || { echo "$name: the server did not start" >&2; exit 1; }
   taskset -c 1 h2load -c 8 -m 16 -D 2 "${h2load_args[@]}" < /dev/null > /dev/null
   local rps
-  rps=$(taskset -c 1 h2load -c 8 -m 16 -D "$duration" "${h2load_args[@]}" < /dev/null | awk '/^finished in/ {print $4}')
+  rps=$(quietly taskset -c 1 h2load -c 8 -m 16 -D "$duration" "${h2load_args[@]}" < /dev/null | awk '/^finished in/ {print $4}')
   kill "$server"; wait "$server" 2>/dev/null || true
   echo "$name $rps"
 }

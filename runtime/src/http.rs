@@ -14,7 +14,6 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use anyhow::Context as _;
-use axum::extract::State;
 use http::header::CONTENT_TYPE;
 
 use crate::access_log::Protocol;
@@ -63,12 +62,13 @@ fn router<S: Service>(
         auth = auth.with_rest(Arc::new(move |method: &http::Method, path: &str| {
             rules.rule(method, path)
         }));
-        router = router.fallback(
-            move |State(state): State<Arc<S>>, request: http::Request<axum::body::Body>| {
-                let rest = Arc::clone(&rest);
-                async move { rest.serve(state, request).await }
+        let state = Arc::clone(&state);
+        router = router.fallback_service(tower::service_fn(
+            move |request: http::Request<axum::body::Body>| {
+                let (rest, state) = (Arc::clone(&rest), Arc::clone(&state));
+                async move { Ok::<_, std::convert::Infallible>(rest.serve(state, request).await) }
             },
-        );
+        ));
     }
     router
         .layer(

@@ -376,14 +376,19 @@ impl<S: Send + Sync + 'static> Routes<S> {
         bound: Vec<String>,
     ) -> Result<Response, Problem> {
         let (mut parts, body) = request.into_parts();
-        let body = axum::body::to_bytes(body, self.max_body_bytes)
-            .await
-            .map_err(|_| {
-                Problem::http(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("the body is larger than {} bytes", self.max_body_bytes),
-                )
-            })?;
+        // A rule without a body reads none (grpc-gateway ignores one, too).
+        let body = if route.rule.body.is_empty() {
+            Bytes::new()
+        } else {
+            axum::body::to_bytes(body, self.max_body_bytes)
+                .await
+                .map_err(|_| {
+                    Problem::http(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        &format!("the body is larger than {} bytes", self.max_body_bytes),
+                    )
+                })?
+        };
         let message = request_message(route, &parts, &body, &bound)?;
         let mut metadata = MetadataMap::new();
         for (header, key) in &self.forward {
