@@ -76,9 +76,8 @@ fn serde_impls(
         std::fs::write(path, "")?;
     }
     // Each message by full name (`.package.Outer.Inner`): the message it is nested in
-    // (or its package), and the types its fields hold (`.google.float` for a float or a
-    // double, `.google.no_package` outside any package). Plain until it holds, or is nested in, what is not: repeated until nothing
-    // changes (messages may hold each other).
+    // (or its package), and the message and enum types its fields hold (`.google.float`
+    // for a float or a double, `.google.no_package` outside any package).
     let name = |full_name: &str| format!(".{full_name}");
     let mut messages: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
     for message in pool.all_messages() {
@@ -88,11 +87,11 @@ fn serde_impls(
         );
         let mut uses: Vec<String> = message
             .fields()
-            .map(|field| match field.kind() {
-                Kind::Message(held) => name(held.full_name()),
-                Kind::Enum(held) => name(held.full_name()),
-                Kind::Double | Kind::Float => ".google.float".to_owned(),
-                _ => String::new(),
+            .filter_map(|field| match field.kind() {
+                Kind::Message(held) => Some(name(held.full_name())),
+                Kind::Enum(held) => Some(name(held.full_name())),
+                Kind::Double | Kind::Float => Some(".google.float".to_owned()),
+                _ => None,
             })
             .collect();
         if message.package_name().is_empty() {
@@ -100,12 +99,17 @@ fn serde_impls(
         }
         messages.insert(name(message.full_name()), (scope, uses));
     }
-    let mut plain: BTreeSet<&String> = messages.keys().collect();
+    // Plain (none of `google.`) until it holds, or is nested in, what is not: repeated
+    // until nothing changes (messages may hold each other).
+    let mut plain: BTreeSet<&String> = messages
+        .keys()
+        .filter(|name| !name.starts_with(".google."))
+        .collect();
     loop {
         // A message by its own mark; an enum (or a scope) by the message it is nested
         // in, if any.
         let is_plain = |name: &str| match messages.get_key_value(name) {
-            Some((name, _)) => !name.starts_with(".google.") && plain.contains(name),
+            Some((name, _)) => plain.contains(name),
             None => name.rsplit_once('.').is_none_or(|(scope, _)| {
                 messages
                     .get_key_value(scope)
@@ -117,8 +121,7 @@ fn serde_impls(
             .copied()
             .filter(|name| {
                 let (scope, uses) = &messages[*name];
-                !is_plain(name)
-                    || !is_plain(scope)
+                !is_plain(scope)
                     || uses
                         .iter()
                         .any(|used| used.starts_with(".google.") || !is_plain(used))
@@ -131,7 +134,8 @@ fn serde_impls(
             plain.remove(name);
         }
     }
-    // The plain responses of routed rpcs, and what they hold.
+    // The plain responses of routed rpcs, and what they hold (all plain, none of
+    // `google.`).
     let http = pool.get_extension_by_name("google.api.http");
     let routes = spec.get("http").and_then(|http| http.get("routes"));
     let listed: Vec<&str> = routes
@@ -157,12 +161,13 @@ fn serde_impls(
         .collect();
     let mut generated = BTreeSet::new();
     while let Some(next) = todo.pop() {
-        if let Some((_, uses)) = messages.get(&next) {
-            todo.extend(uses.iter().filter(|used| !used.is_empty()).cloned());
+        // Once each: messages may hold each other.
+        if generated.insert(next.clone())
+            && let Some((_, uses)) = messages.get(&next)
+        {
+            todo.extend(uses.iter().cloned());
         }
-        generated.insert(next);
     }
-    generated.retain(|name| !name.starts_with(".google."));
     if generated.is_empty() {
         return Ok(());
     }
